@@ -1,0 +1,54 @@
+"""Stage stamps: skip a stage when nothing it was made from has changed.
+
+Each stage records a key (a hash of its input files' contents, the settings that matter and
+the tool versions) next to its outputs. A later run with the same key and all outputs
+present does nothing. Content hashes, not modification times, decide; the size and mtime
+only let us avoid re-reading a large unchanged file to hash it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from pipeline.files import read_json, sha256_file, write_json
+
+
+class Stamps:
+    """The stamps of one folder (media/SLUG or transcripts/SLUG), kept in its .stamps/."""
+
+    def __init__(self, folder: Path):
+        self.dir = folder / ".stamps"
+        self._hashes = None
+
+    def digest(self, path: Path) -> str:
+        """sha256 of a file, remembered by (size, mtime) so unchanged files are not re-read."""
+        if self._hashes is None:
+            self._hashes = read_json(self.dir / "hashes.json", {})
+        stat = path.stat()
+        seen = self._hashes.get(path.name)
+        if seen and seen[:2] == [stat.st_size, stat.st_mtime_ns]:
+            return seen[2]
+        sha = sha256_file(path)
+        self._hashes[path.name] = [stat.st_size, stat.st_mtime_ns, sha]
+        write_json(self.dir / "hashes.json", self._hashes)
+        return sha
+
+    def key(self, *, files: list[Path] = (), **settings) -> str:
+        """A key from input file contents and settings (any JSON-able values)."""
+        ingredients = {"files": [self.digest(f) for f in files], "settings": settings}
+        return hashlib.sha256(json.dumps(ingredients, sort_keys=True, default=str).encode()).hexdigest()
+
+    def is_fresh(self, stage: str, key: str, outputs: list[Path]) -> bool:
+        """True when the stage last ran with this key and its outputs are all still there."""
+        stamp = read_json(self.dir / f"{stage}.json", {})
+        return stamp.get("key") == key and all(p.exists() for p in outputs)
+
+    def record(self, stage: str, key: str, **details) -> None:
+        """Remember that the stage finished with this key (written last, after its outputs)."""
+        write_json(self.dir / f"{stage}.json", {"key": key, "at": time.time(), **details})
+
+    def read(self, stage: str) -> dict:
+        return read_json(self.dir / f"{stage}.json", {})

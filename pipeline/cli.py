@@ -1,0 +1,125 @@
+"""The command line: `pipeline new`, `pipeline publish`.
+
+Data goes to stdout, progress and logs to stderr. Exit codes: 0 all well, 1 something
+failed (each failure named), 2 a usage mistake, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import shutil
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import click
+
+from pipeline.config import CARD_NAME, SLUG_PATTERN, card_template
+from pipeline.project import Project
+
+# Names that prepare and fetch write into the card's folder: a supplied file must not clash.
+DERIVED_NAMES = ("audio.wav", "audio.m4a", "video.mp4", "poster.jpg", "info.json", "provenance.json")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--project", "-C", "root", type=click.Path(file_okay=False, path_type=Path),
+              default=".", show_default=True, help="Project folder holding media/, transcripts/ and site/.")
+@click.option("-v", "--verbose", count=True, help="Show more detail (-vv for debugging).")
+@click.option("-q", "--quiet", is_flag=True, help="Show only warnings, errors and the summary.")
+@click.pass_context
+def cli(ctx: click.Context, root: Path, verbose: int, quiet: bool) -> None:
+    """Publish interview videos as accessible, searchable blog posts."""
+    level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
+    if verbose < 2:  # libraries' own chatter is noise unless debugging
+        for name in ("faster_whisper", "httpx", "huggingface_hub"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    ctx.obj = Project(root.resolve())
+
+
+@cli.command()
+@click.argument("slug")
+@click.option("--source", "-s", required=True,
+              help="An http(s) URL of the interview, or a local audio/video file to copy in.")
+@click.option("--title", "-t", help="Title of the post (you can edit it in the card later).")
+@click.option("--date", "-d", type=click.DateTime(["%Y-%m-%d"]), help="Interview date, YYYY-MM-DD (default: today).")
+@click.pass_obj
+def new(project: Project, slug: str, source: str, title: str | None, date) -> None:
+    """Create a card for a new interview: media/SLUG/interview.yaml.
+
+    \b
+    Example:
+      pipeline new council-blogging --source https://example.org/interview.mp4 --title "Why I blog"
+    """
+    if not SLUG_PATTERN.match(slug):
+        raise click.BadParameter("use lower-case letters, digits and '-' (it becomes the post's "
+                                 "address), e.g. 'helen-ward-on-blogging'", param_hint="SLUG")
+    folder = project.media / slug
+    if (folder / CARD_NAME).exists():
+        raise click.ClickException(f"{folder / CARD_NAME} already exists; edit it instead.")
+    scheme = urlparse(source).scheme.lower()
+    if scheme in ("http", "https"):
+        card_source = source
+    elif len(scheme) > 1:
+        raise click.BadParameter(f"only http and https URLs can be fetched, not '{scheme}:'",
+                                 param_hint="--source")
+    else:
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise click.BadParameter(f"no such file: {source}", param_hint="--source")
+        card_source = path.name if path.name not in DERIVED_NAMES else f"original-{path.name}"
+        folder.mkdir(parents=True, exist_ok=True)
+        if path.resolve() != (folder / card_source).resolve():
+            shutil.copyfile(path, folder / card_source)
+    title = title or _title_from(card_source)
+    day = (date or datetime.datetime.now()).date()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CARD_NAME).write_text(card_template(title, card_source, day), encoding="utf-8")
+    click.echo(str(folder / CARD_NAME))
+    click.echo(f"Created {folder / CARD_NAME}: fill in the guests, interviewer and intro, then run "
+               "`make publish`.", err=True)
+
+
+@cli.command()
+@click.argument("slugs", nargs=-1)
+@click.pass_obj
+def publish(project: Project, slugs: tuple[str, ...]) -> None:
+    """Fetch, prepare, transcribe and render every interview (or only SLUGS), then the site.
+
+    Stages whose inputs have not changed are skipped, so running it again is cheap.
+    """
+    from pipeline.publish import Interrupted, publish as run_publish
+
+    try:
+        report = run_publish(project, slugs)
+    except Interrupted as stop:
+        click.echo(f"Interrupted while working on {stop.slug}: nothing half-written was kept. "
+                   f"Finished before that: {', '.join(stop.report.published) or 'none'}. "
+                   "Run publish again to continue.", err=True)
+        sys.exit(130)
+    for slug, message in report.failed.items():
+        click.echo(f"FAILED {slug}: {message}", err=True)
+    click.echo(_summary(report), err=True)
+    sys.exit(1 if report.failed else 0)
+
+
+def _summary(report) -> str:
+    worked = [s for s in report.published if report.work.get(s)]
+    parts = [f"published {len(report.published)} interview(s) in {report.seconds:.1f} s"]
+    if worked:
+        parts.append("work done: " + "; ".join(f"{s} ({', '.join(report.work[s])})" for s in worked))
+    if report.skipped:
+        parts.append(f"{len(report.skipped)} unchanged (no download, ffmpeg or model work)")
+    if report.failed:
+        parts.append(f"{len(report.failed)} failed: {', '.join(report.failed)}")
+    return "; ".join(parts) + f". Site: {report.site}"
+
+
+def _title_from(name: str) -> str:
+    stem = Path(urlparse(name).path).stem or "interview"
+    return stem.replace("-", " ").replace("_", " ").strip().capitalize()
+
+
+def main() -> None:
+    cli(prog_name="pipeline")

@@ -1,0 +1,266 @@
+"""The editor's card (media/SLUG/interview.yaml) and the site settings (site.yaml).
+
+Each field has a type, a default and a help text in one schema. Loading collects every
+problem and reports them all at once, so an editor with three mistakes hears about three.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlparse
+
+import yaml
+
+from pipeline.errors import CardError
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+CARD_NAME = "interview.yaml"
+SITE_NAME = "site.yaml"
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: type | tuple[type, ...]
+    help: str
+    default: Any = None
+    required: bool = False
+    check: Callable[[Any], str | None] | None = None  # returns a problem, or None
+
+
+def _check_date(value) -> str | None:
+    if isinstance(value, datetime.date):
+        return None
+    try:
+        datetime.date.fromisoformat(str(value))
+    except ValueError:
+        return f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2024-03-18"
+    return None
+
+
+def _check_source(value) -> str | None:
+    text = str(value).strip()
+    if not text:
+        return "is empty; give an http(s) URL or the name of a file in the card's folder"
+    scheme = urlparse(text).scheme.lower()
+    if scheme in ("http", "https"):
+        return None
+    if scheme and len(scheme) > 1:  # one letter is a Windows drive, not a scheme
+        return f"'{text}' uses '{scheme}:', but only http and https URLs are fetched"
+    if "/" in text or "\\" in text or text.startswith("."):
+        return f"'{text}' must be a file name inside the card's folder (no folders, no '..')"
+    return None
+
+
+def _check_names(value) -> str | None:
+    if not all(isinstance(v, str) and v.strip() for v in value):
+        return "must be a list of names (text)"
+    return None
+
+
+def _check_language(value) -> str | None:
+    if not re.fullmatch(r"[a-z]{2,3}", str(value)):
+        return f"'{value}' is not a language code such as 'en' or 'de'"
+    return None
+
+
+CARD_FIELDS: dict[str, Field] = {
+    "title": Field(str, "Title of the post.", required=True),
+    "date": Field((str, datetime.date), "Date of the interview, YYYY-MM-DD.", required=True,
+                  check=_check_date),
+    "source": Field(str, "An http(s) URL (YouTube, a web page with a video, a media link) "
+                         "or the name of a media file in the card's folder.", required=True,
+                    check=_check_source),
+    "interviewer": Field(str, "Name of the person asking the questions.", default=""),
+    "guests": Field(list, "Names of the people interviewed.", default=[], check=_check_names),
+    "intro": Field(str, "Introduction shown above the video (Markdown).", default=""),
+    "tags": Field(list, "Topics, for tag pages and search.", default=[], check=_check_names),
+    "language": Field(str, "Spoken language, as a code such as 'en'.", default="en",
+                      check=_check_language),
+}
+
+TRANSCRIBE_FIELDS: dict[str, Field] = {
+    "engine": Field(str, "Speech recogniser: 'faster-whisper'.", default="faster-whisper",
+                    check=lambda v: None if v in ("faster-whisper",) else
+                    f"'{v}' is not a known engine; use 'faster-whisper'"),
+    "model": Field(str, "Whisper model: 'tiny.en' (bundled, works offline), another Whisper "
+                        "model name (downloaded by the engine), or a local model folder.",
+                   default="tiny.en"),
+    "compute_type": Field(str, "CTranslate2 compute type on CPU.", default="int8"),
+    "beam_size": Field(int, "Beam width; 1 is greedy.", default=5),
+    "batch_size": Field(int, "Speech chunks decoded together.", default=8),
+    "threads": Field(int, "CPU threads for the model; 0 means all cores.", default=0),
+}
+
+SITE_FIELDS: dict[str, Field] = {
+    "title": Field(str, "Name of the site.", default="Interviews"),
+    "base_url": Field(str, "Public address of the site, for feeds and links.",
+                      default="http://localhost:8000/"),
+    "language": Field(str, "Language of the site's pages.", default="en", check=_check_language),
+    "author": Field(str, "Who publishes the site.", default=""),
+    "description": Field(str, "One line about the site.", default=""),
+    "transcribe": Field(dict, "Speech recognition settings (see below).", default={}),
+}
+
+
+def validate(data: Any, schema: dict[str, Field], where: str = "") -> tuple[dict, list[str]]:
+    """Check a mapping against a schema; return the values with defaults and every problem."""
+    if not isinstance(data, dict):
+        return {}, [f"{where or 'the file'} must be a mapping of 'field: value' lines"]
+    problems, values = [], {}
+    for key in data:
+        if key not in schema:
+            close = difflib.get_close_matches(str(key), schema, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known fields: {', '.join(schema)}"
+            problems.append(f"unknown field '{where}{key}'{hint}")
+    for name, spec in schema.items():
+        value = data.get(name)
+        if value is None or value == "":
+            if spec.required:
+                problems.append(f"'{where}{name}' is required: {spec.help}")
+            values[name] = _copy(spec.default)
+            continue
+        if not isinstance(value, spec.kind) or isinstance(value, bool) and spec.kind is int:
+            problems.append(f"'{where}{name}' must be {_kind_name(spec.kind)}, not {type(value).__name__}")
+            continue
+        problem = spec.check(value) if spec.check else None
+        if problem:
+            problems.append(f"'{where}{name}' {problem}" if problem.startswith(("is ", "must ", "uses "))
+                            else f"'{where}{name}': {problem}")
+            continue
+        values[name] = value
+    return values, problems
+
+
+def _copy(value):
+    return list(value) if isinstance(value, list) else dict(value) if isinstance(value, dict) else value
+
+
+def _kind_name(kind) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {str: "text", list: "a list", dict: "a mapping", int: "a whole number",
+             datetime.date: "a date"}
+    return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in kinds))
+
+
+@dataclass(frozen=True)
+class TranscribeSettings:
+    engine: str = "faster-whisper"
+    model: str = "tiny.en"
+    compute_type: str = "int8"
+    beam_size: int = 5
+    batch_size: int = 8
+    threads: int = 0
+
+
+@dataclass(frozen=True)
+class Card:
+    """One interview as the editor described it."""
+
+    slug: str
+    folder: Path
+    title: str
+    date: datetime.date
+    source: str
+    interviewer: str = ""
+    guests: tuple[str, ...] = ()
+    intro: str = ""
+    tags: tuple[str, ...] = ()
+    language: str = "en"
+
+    @property
+    def is_url(self) -> bool:
+        return urlparse(self.source).scheme.lower() in ("http", "https")
+
+    @property
+    def path(self) -> Path:
+        return self.folder / CARD_NAME
+
+
+@dataclass(frozen=True)
+class Site:
+    """Site-wide settings from site.yaml (all optional)."""
+
+    title: str = "Interviews"
+    base_url: str = "http://localhost:8000/"
+    language: str = "en"
+    author: str = ""
+    description: str = ""
+    transcribe: TranscribeSettings = field(default_factory=TranscribeSettings)
+
+
+def read_yaml(path: Path) -> tuple[Any, list[str]]:
+    """Parse a YAML file; return (data, problems) instead of raising on bad syntax."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        return None, [f"cannot read the file: {e.strerror}"]
+    except UnicodeDecodeError:
+        return None, ["is not UTF-8 text"]
+    try:
+        return yaml.safe_load(text), []
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        return None, [f"is not valid YAML{at}: {getattr(e, 'problem', None) or e}"]
+
+
+def load_card(folder: Path) -> Card:
+    """Read and validate media/SLUG/interview.yaml; raise CardError listing every problem."""
+    path = folder / CARD_NAME
+    data, problems = read_yaml(path)
+    slug = folder.name
+    if not SLUG_PATTERN.match(slug):
+        problems.append(f"the folder name '{slug}' is not a usable slug: use lower-case letters, "
+                        "digits and '-' (it becomes the post's address)")
+    values = {}
+    if not problems or data is not None:
+        values, more = validate(data if data is not None else {}, CARD_FIELDS)
+        problems += more
+    if not problems and not _is_url(values["source"]) and not (folder / values["source"]).is_file():
+        problems.append(f"'source' names '{values['source']}', but there is no such file in {folder}/")
+    if problems:
+        raise CardError(path, problems)
+    date = values["date"]
+    return Card(
+        slug=slug, folder=folder, title=values["title"].strip(),
+        date=date if isinstance(date, datetime.date) else datetime.date.fromisoformat(str(date)),
+        source=values["source"].strip(), interviewer=values["interviewer"].strip(),
+        guests=tuple(g.strip() for g in values["guests"]), intro=values["intro"],
+        tags=tuple(t.strip() for t in values["tags"]), language=values["language"],
+    )
+
+
+def load_site(root: Path) -> Site:
+    """Read site.yaml at the project root, if there is one."""
+    path = root / SITE_NAME
+    if not path.exists():
+        return Site()
+    data, problems = read_yaml(path)
+    values, more = validate(data if data is not None else {}, SITE_FIELDS)
+    transcribe, even_more = validate(values.get("transcribe") or {}, TRANSCRIBE_FIELDS, "transcribe.")
+    problems += more + even_more
+    if problems:
+        raise CardError(path, problems)
+    values["transcribe"] = TranscribeSettings(**transcribe)
+    return Site(**values)
+
+
+def _is_url(text: str) -> bool:
+    return urlparse(text).scheme.lower() in ("http", "https")
+
+
+def card_template(title: str, source: str, date: datetime.date) -> str:
+    """The text of a new card, with every field explained, for `pipeline new`."""
+    lines = [f"# Interview card: fill in the fields, then run `make publish`."]
+    values = {"title": title, "date": date.isoformat(), "source": source}
+    for name, spec in CARD_FIELDS.items():
+        lines.append(f"\n# {spec.help}{' (required)' if spec.required else ''}")
+        value = values.get(name, spec.default)
+        lines.append(yaml.safe_dump({name: value}, allow_unicode=True, sort_keys=False,
+                                    default_flow_style=False).rstrip())
+    return "\n".join(lines) + "\n"
