@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 
-from pipeline.files import read_json, sha256_file, write_json
+from pipeline.files import atomic_path, read_json, sha256_file, write_json
 
 
 class Stamps:
@@ -48,7 +47,16 @@ class Stamps:
 
     def record(self, stage: str, key: str, **details) -> None:
         """Remember that the stage finished with this key (written last, after its outputs)."""
-        write_json(self.dir / f"{stage}.json", {"key": key, "at": time.time(), **details})
+        # Always rewritten, so its mtime tells that the stage ran (see `ran_at`).
+        with atomic_path(self.dir / f"{stage}.json") as tmp:
+            tmp.write_text(json.dumps({"key": key, **details}, indent=1) + "\n", encoding="utf-8")
+
+    def ran_at(self, stage: str) -> int | None:
+        """When the stage last finished (mtime of its stamp), or None."""
+        try:
+            return (self.dir / f"{stage}.json").stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
 
     def read(self, stage: str) -> dict:
         return read_json(self.dir / f"{stage}.json", {})

@@ -32,6 +32,8 @@ class Post:
     transcript: Transcript
     provenance: dict
     transcript_folder: Path
+    chapters: list = field(default_factory=list)  # filled by the chapters stage
+    quotes: list = field(default_factory=list)  # filled by the quotes stage
 
 
 @dataclass
@@ -143,13 +145,13 @@ def _export(card: Card, transcript: Transcript, out: Path) -> None:
     stamps.record("export", "", files=written)
 
 
-def _stage_stamps(project: Project, card: Card) -> dict[str, dict]:
-    """The stamps of the expensive stages: one that changed during the run did work."""
+def _stage_stamps(project: Project, card: Card) -> dict[str, int]:
+    """When each expensive stage last ran: one whose time changed during the run did work."""
     stamps = {}
     for folder in (card.folder, project.transcript_folder(card.slug)):
         for stage in ("fetch", "prepare", "transcribe"):
-            if stamp := Stamps(folder).read(stage):
-                stamps[stage] = stamp
+            if ran := Stamps(folder).ran_at(stage):
+                stamps[stage] = ran
     return stamps
 
 

@@ -1,16 +1,10 @@
 """Self-test for pipeline.synth: a two-voice interview gets exact, ordered turn timings."""
 
-import shutil
 import wave
 
 import pytest
 
 from pipeline.synth import synthesize_interview
-
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("espeak-ng") and shutil.which("ffmpeg")), reason="needs espeak-ng and ffmpeg"
-)
-
 
 def test_two_turn_interview_timings(tmp_path):
     turns = [
