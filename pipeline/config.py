@@ -174,7 +174,7 @@ class Card:
 
     @property
     def is_url(self) -> bool:
-        return urlparse(self.source).scheme.lower() in ("http", "https")
+        return _is_url(self.source)
 
     @property
     def path(self) -> Path:
@@ -193,6 +193,16 @@ class Site:
     transcribe: TranscribeSettings = field(default_factory=TranscribeSettings)
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text: we check them ourselves, with a clear message."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def read_yaml(path: Path) -> tuple[Any, list[str]]:
     """Parse a YAML file; return (data, problems) instead of raising on bad syntax."""
     try:
@@ -202,7 +212,7 @@ def read_yaml(path: Path) -> tuple[Any, list[str]]:
     except UnicodeDecodeError:
         return None, ["is not UTF-8 text"]
     try:
-        return yaml.safe_load(text), []
+        return yaml.load(text, Loader=_Loader), []
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -132,7 +132,7 @@ def _transcribe(card: Card, site: Site, fetched: fetch.Fetched, prepared: media.
 def _export(card: Card, transcript: Transcript, out: Path) -> None:
     """Write captions and text; never overwrite a file an editor has changed."""
     stamps = Stamps(out)
-    written = stamps.read("export").get("files", {})
+    written = dict(before := stamps.read("export").get("files", {}))
     for name, text in export.render_all(transcript).items():
         target = out / name
         if target.exists() and written.get(name) and sha256_text(target.read_text("utf-8")) != written[name]:
@@ -142,7 +142,8 @@ def _export(card: Card, transcript: Transcript, out: Path) -> None:
             continue
         write_text(target, text)
         written[name] = sha256_text(text)
-    stamps.record("export", "", files=written)
+    if written != before:
+        stamps.record("export", "", files=written)
 
 
 def _stage_stamps(project: Project, card: Card) -> dict[str, int]:
