@@ -210,13 +210,13 @@ def read_yaml(path: Path) -> tuple[Any, list[str]]:
     except OSError as e:
         return None, [f"cannot read the file: {e.strerror}"]
     except UnicodeDecodeError:
-        return None, ["is not UTF-8 text"]
+        return None, ["the file is not UTF-8 text; save it as UTF-8"]
     try:
         return yaml.load(text, Loader=_Loader), []
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        return None, [f"is not valid YAML{at}: {getattr(e, 'problem', None) or e}"]
+        return None, [f"the file is not valid YAML{at}: {getattr(e, 'problem', None) or e}"]
 
 
 def load_card(folder: Path) -> Card:

@@ -7,6 +7,7 @@ per format, in the manner of whisper's WriteVTT/WriteSRT.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,7 +124,16 @@ class WriteTXT:
         return "\n\n".join(paragraphs) + "\n"
 
 
-WRITERS = (WriteVTT(), WriteSRT(), WriteTXT())
+class WriteJSON:
+    """The published transcript data (see pipeline/model.py for its shape)."""
+
+    extension = "json"
+
+    def render(self, transcript: Transcript) -> str:
+        return json.dumps(transcript.to_dict(), indent=1, ensure_ascii=False) + "\n"
+
+
+WRITERS = (WriteJSON(), WriteVTT(), WriteSRT(), WriteTXT())
 
 
 def render_all(transcript: Transcript) -> dict[str, str]:
