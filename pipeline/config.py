@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlparse
@@ -81,18 +81,32 @@ CARD_FIELDS: dict[str, Field] = {
     "tags": Field(list, "Topics, for tag pages and search.", default=[], check=_check_names),
     "language": Field(str, "Spoken language, as a code such as 'en'.", default="en",
                       check=_check_language),
+    "transcribe": Field(dict, "Speech recognition settings for this interview only, overriding "
+                              "site.yaml's (same fields, e.g. `model: small.en`).", default={}),
 }
 
+ENGINES = ("faster-whisper", "openai-whisper")
+
+
+def _positive(value) -> str | None:
+    return None if value >= 1 else "must be 1 or more"
+
+
+# The defaults are chosen by measurement (`make bench`); pipeline/transcribe.py says why.
 TRANSCRIBE_FIELDS: dict[str, Field] = {
-    "engine": Field(str, "Speech recogniser: 'faster-whisper'.", default="faster-whisper",
-                    check=lambda v: None if v in ("faster-whisper",) else
-                    f"'{v}' is not a known engine; use 'faster-whisper'"),
+    "engine": Field(str, "Speech recogniser: 'faster-whisper' (fast) or 'openai-whisper' (the "
+                         "reference implementation).", default="faster-whisper",
+                    check=lambda v: None if v in ENGINES else
+                    f"'{v}' is not a known engine; use {' or '.join(map(repr, ENGINES))}"),
     "model": Field(str, "Whisper model: 'tiny.en' (bundled, works offline), another Whisper "
-                        "model name (downloaded by the engine), or a local model folder.",
+                        "model name (downloaded by the engine), or a local path (a CTranslate2 "
+                        "folder; for openai-whisper also a .pt checkpoint).",
                    default="tiny.en"),
-    "compute_type": Field(str, "CTranslate2 compute type on CPU.", default="int8"),
-    "beam_size": Field(int, "Beam width; 1 is greedy.", default=5),
-    "batch_size": Field(int, "Speech chunks decoded together.", default=8),
+    "compute_type": Field(str, "CTranslate2 compute type on CPU (faster-whisper only).",
+                          default="int8"),
+    "beam_size": Field(int, "Beam width; 1 is greedy.", default=5, check=_positive),
+    "batch_size": Field(int, "Speech clips decoded together (faster-whisper; 1 decodes them "
+                             "one after another).", default=8, check=_positive),
     "threads": Field(int, "CPU threads for the model; 0 means all cores.", default=0),
 }
 
@@ -171,6 +185,7 @@ class Card:
     intro: str = ""
     tags: tuple[str, ...] = ()
     language: str = "en"
+    transcribe: tuple[tuple[str, Any], ...] = ()  # only the settings the card overrides
 
     @property
     def is_url(self) -> bool:
@@ -231,6 +246,8 @@ def load_card(folder: Path) -> Card:
     if not problems or data is not None:
         values, more = validate(data if data is not None else {}, CARD_FIELDS)
         problems += more
+    overrides, more = _card_transcribe(data, values)
+    problems += more
     if not problems and not _is_url(values["source"]) and not (folder / values["source"]).is_file():
         problems.append(f"'source' names '{values['source']}', but there is no such file in {folder}/")
     if problems:
@@ -242,7 +259,22 @@ def load_card(folder: Path) -> Card:
         source=values["source"].strip(), interviewer=values["interviewer"].strip(),
         guests=tuple(g.strip() for g in values["guests"]), intro=values["intro"],
         tags=tuple(t.strip() for t in values["tags"]), language=values["language"],
+        transcribe=tuple(overrides.items()),
     )
+
+
+def _card_transcribe(data: Any, values: dict) -> tuple[dict, list[str]]:
+    """The card's own transcribe settings, checked with the site's schema: only those given."""
+    given = values.get("transcribe") or {}
+    if not isinstance(given, dict) or not isinstance(data, dict):
+        return {}, []
+    checked, problems = validate(given, TRANSCRIBE_FIELDS, "transcribe.")
+    return {k: checked[k] for k in given if k in checked}, problems
+
+
+def transcribe_settings(site: "Site", card: Card) -> TranscribeSettings:
+    """The settings for one interview: site.yaml's, with the card's own overrides."""
+    return replace(site.transcribe, **dict(card.transcribe))
 
 
 def load_site(root: Path) -> Site:
