@@ -4,7 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SETUP  := $(VENV)/.installed
 
-.PHONY: publish test bench setup system-deps test-deps clean
+# openai-whisper, the optional reference engine (transcribe.engine: openai-whisper). Its wheel
+# asks for triton (about 1 GB, used only on CUDA GPUs), so it is installed with --no-deps
+# beside the packages it really needs, all pinned.
+OPENAI_WHISPER       := openai-whisper==20250625
+OPENAI_WHISPER_NEEDS := torch==2.13.0 more-itertools==11.2.1 numba==0.68.1 llvmlite==0.50.0 \
+                        tiktoken==0.14.0 tqdm==4.70.1
+
+.PHONY: publish test bench bench-quick setup system-deps test-deps clean
 
 publish: setup
 	$(BIN)/pipeline publish
@@ -12,8 +19,13 @@ publish: setup
 test: setup test-deps
 	$(BIN)/pytest
 
+# Engines, publish, memory, re-publish and render speed on a generated 30-minute interview
+# (made once into .bench/). bench-quick: 3 minutes of audio and fewer settings.
 bench: setup test-deps
 	$(BIN)/python -m pipeline.bench
+
+bench-quick: setup test-deps
+	$(BIN)/python -m pipeline.bench --quick
 
 setup: system-deps $(SETUP)
 
@@ -25,13 +37,15 @@ system-deps:
 test-deps:
 	@scripts/system-deps.sh espeak-ng chromium
 
-# Re-run pip whenever pyproject.toml changes.
-$(SETUP): pyproject.toml
+# Re-run pip whenever pyproject.toml (or a pin above) changes.
+$(SETUP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version)). Set PYTHON=python3.11." >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet $(OPENAI_WHISPER_NEEDS)
+	$(BIN)/python -m pip install --quiet --no-deps $(OPENAI_WHISPER)
 	touch $@
 
 clean:
