@@ -59,6 +59,8 @@ def _version(package: str) -> str:
 
 
 def _threads(threads: int) -> int:
+    # 0 means every core; CTranslate2's own default is 4 threads, which on a 2-core machine
+    # only makes the threads wait for each other.
     return threads or os.cpu_count() or 1
 
 

@@ -53,8 +53,12 @@ MAX_PAUSE = 2.0
 MAX_COMPRESSION = 2.4
 # Speech (by VAD) this long with no word in it means Whisper skipped something.
 MAX_UNHEARD = 2.5
-# Safer settings for a clip that failed: beam search, with temperature fallback on loops.
+# Safer settings for a clip that failed: beam search, with temperature fallback on loops,
+# over shorter clips (Whisper skips speech more often in a long, busy 30-s window).
 SAFER = Decoding(beam_size=5, batch_size=1, temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0))
+SAFER_CLIP = 10.0
+# Bump when the windowing, clipping or checks change what the stage produces.
+METHOD = "windows-vad-clips-checks-1"
 
 
 @dataclass
@@ -164,10 +168,17 @@ def _window(engine, samples: np.ndarray, first: Decoding, language: str,
             continue
         report.problems.update(problems)
         report.redecoded += 1
-        again = engine.decode(samples, inside, SAFER, language)
-        if len(check(again, inside)) < len(problems) or _words(again) > _words(by_clip[i]):
+        again = engine.decode(samples, group_clips(inside, SAFER_CLIP), SAFER, language)
+        if _better(check(again, inside), problems, _words(again), _words(by_clip[i])):
             by_clip[i], report.kept = again, report.kept + 1
     return [s for segments in by_clip for s in segments]
+
+
+def _better(new: list[str], old: list[str], new_words: int, old_words: int) -> bool:
+    """Fewer problems wins; with as many, more words (unless that is a loop)."""
+    if len(new) != len(old):
+        return len(new) < len(old)
+    return "loop" not in new and new_words > old_words
 
 
 def speech_regions(samples: np.ndarray) -> list[tuple[float, float]]:
@@ -181,11 +192,11 @@ def speech_regions(samples: np.ndarray) -> list[tuple[float, float]]:
             for r in get_speech_timestamps(samples, options)]
 
 
-def group_clips(regions: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Join speech regions into clips of at most MAX_CLIP s, never across a long pause."""
+def group_clips(regions: list[tuple[float, float]], longest: float = MAX_CLIP) -> list[tuple[float, float]]:
+    """Join speech regions into clips of at most `longest` s, never across a long pause."""
     clips: list[list[float]] = []
     for start, end in regions:
-        if clips and start - clips[-1][1] <= MAX_PAUSE and end - clips[-1][0] <= MAX_CLIP:
+        if clips and start - clips[-1][1] <= MAX_PAUSE and end - clips[-1][0] <= longest:
             clips[-1][1] = end
         else:
             clips.append([start, end])
@@ -290,9 +301,3 @@ def model_identity(settings: TranscribeSettings) -> dict:
     """What identifies the model and engine, for the stage key: a change re-transcribes."""
     return engines.identity(settings)
 
-
-# Bump when the windowing, clipping or checks change what the stage produces.
-METHOD = "windows-vad-clips-checks-1"
-
-__all__ = ["BUNDLED_MODEL", "Report", "transcribe", "transcribe_with_report", "stage_key",
-           "model_identity", "windows", "speech_regions", "group_clips", "check"]
