@@ -1,4 +1,4 @@
-"""The benchmark: `make bench` (python -m pipeline.bench [--quick] [--only SECTION ...]).
+"""Engines and publish benchmark (python -m pipeline.bench_engines [--quick] [--only SECTION ...]).
 
 Everything runs on generated speech (a two-voice espeak-ng interview, 30 minutes, or 3 with
 --quick, made once and cached in .bench/), and every measurement that loads a model runs in
@@ -6,8 +6,8 @@ its own process, so wall time, CPU time and peak RSS (os.wait4's rusage) are tha
 alone. Compare figures within one run: this machine's cores are shared, so absolute times
 move from run to run. Prints a table and writes .bench/results.json (or --out).
 
-Sections run in the order of SECTIONS; each takes the Context and returns table rows. Other
-benchmarks plug in by adding a section (the search benchmark: see `_search`).
+Sections run in the order of SECTIONS; each takes the Context and returns table rows.
+`make bench` runs this with the other benchmarks (pipeline/bench.py).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def measure_command(cmd: list[str], env: dict | None = None) -> dict:
 
 
 def spawn(args: list[str], env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pipeline.bench", "child", *args],
+    return subprocess.Popen([sys.executable, "-m", "pipeline.bench_engines", "child", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                             env={**os.environ, **CHILD_ENV, **(env or {})})
 
@@ -282,18 +282,6 @@ def render_section(ctx: Context) -> list[dict]:
              "cpu_s": result["cpu_s"], "rss_mb": result["rss_mb"]}]
 
 
-def _search(ctx: Context) -> list[dict]:
-    """The search benchmark, when its module is there: pipeline/bench_search.py with
-    `bench(quick: bool) -> list[dict]` (rows with section, name and figures)."""
-    try:
-        from pipeline import bench_search
-    except ImportError:
-        return []
-    if not hasattr(bench_search, "bench"):
-        return []
-    return [{"section": "search", **row} for row in bench_search.bench(quick=ctx.quick)]
-
-
 SECTIONS = {
     "engines": engines_section,
     "publish": publish_section,
@@ -301,7 +289,6 @@ SECTIONS = {
     "parallel": parallel_section,
     "republish": republish_section,
     "render": render_section,
-    "search": _search,
 }
 
 
@@ -458,12 +445,13 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> dict:
+    """Run the sections, print the table, write the JSON; return the results."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["child"]:
         print(json.dumps(child(*argv[1:])))
-        return 0
-    parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__.splitlines()[0])
+        return {}
+    parser = argparse.ArgumentParser(prog="python -m pipeline.bench_engines", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3-minute audio and fewer settings")
     parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
     parser.add_argument("--out", type=Path, help="JSON results (default: .bench/results[-quick].json)")
@@ -485,14 +473,14 @@ def main(argv: list[str] | None = None) -> int:
         ctx.rows += rows
         print(table(rows), file=sys.stderr, flush=True)
     out = args.out or OUT / f"results{'-quick' if args.quick else ''}.json"
-    out.write_text(json.dumps({"quick": args.quick, "audio_s": ctx.duration,
-                               "cpus": os.cpu_count(), "load_average": os.getloadavg(),
-                               "seconds": round(time.monotonic() - started, 1),
-                               "rows": ctx.rows}, indent=1) + "\n", encoding="utf-8")
+    results = {"quick": args.quick, "audio_s": ctx.duration, "cpus": os.cpu_count(),
+               "load_average": os.getloadavg(), "seconds": round(time.monotonic() - started, 1),
+               "rows": ctx.rows}
+    out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     print(table(ctx.rows))
     print(f"\n(results in {out}; {time.monotonic() - started:.0f} s)")
-    return 0
+    return results
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
