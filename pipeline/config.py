@@ -266,7 +266,7 @@ def _is_url(text: str) -> bool:
 
 def card_template(title: str, source: str, date: datetime.date) -> str:
     """The text of a new card, with every field explained, for `pipeline new`."""
-    lines = [f"# Interview card: fill in the fields, then run `make publish`."]
+    lines = ["# Interview card: fill in the fields, then run `make publish`."]
     values = {"title": title, "date": date.isoformat(), "source": source}
     for name, spec in CARD_FIELDS.items():
         lines.append(f"\n# {spec.help}{' (required)' if spec.required else ''}")

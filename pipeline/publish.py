@@ -17,7 +17,7 @@ from pipeline import corrections, export, fetch, media, render, transcribe
 from pipeline.cache import Stamps
 from pipeline.config import Card, Site, load_card, load_site
 from pipeline.errors import PipelineError
-from pipeline.files import read_json, sha256_file, sha256_text, write_json, write_text
+from pipeline.files import read_json, write_json, write_text
 from pipeline.model import Transcript
 from pipeline.project import Project
 
@@ -130,7 +130,7 @@ def _publish_one(project: Project, folder: Path, site: Site, report: Report,
     out = project.transcript_folder(card.slug)
     machine = _transcribe(card, site, fetched, prepared, out, force)
     transcript = _corrected(card, machine, out)
-    _export(card, transcript, out)
+    export.write_files(out, transcript, card.slug)
     after = _stage_stamps(project, card)
     work += [stage for stage in after if after[stage] != before.get(stage)]
     return Post(card, prepared, transcript, fetched.provenance, out)
@@ -167,23 +167,6 @@ def _corrected(card: Card, machine: Transcript, out: Path) -> Transcript:
     paragraphs = corrections.parse(edited.read_text(encoding="utf-8"), edited, names - {None, ""})
     log.info("%s: using the corrected %s (%d paragraphs)", card.slug, edited, len(paragraphs))
     return corrections.apply(machine, paragraphs)
-
-
-def _export(card: Card, transcript: Transcript, out: Path) -> None:
-    """Write captions and text; never overwrite a file an editor has changed."""
-    stamps = Stamps(out)
-    written = dict(before := stamps.read("export").get("files", {}))
-    for name, text in export.render_all(transcript).items():
-        target = out / name
-        if target.exists() and written.get(name) and sha256_file(target) != written[name]:
-            if sha256_text(text) != written[name]:
-                log.warning("%s: %s was edited by hand; keeping the edit, not overwriting it",
-                            card.slug, target)
-            continue
-        write_text(target, text)
-        written[name] = sha256_text(text)
-    if written != before:
-        stamps.record("export", "", files=written)
 
 
 def _stage_stamps(project: Project, card: Card) -> dict[str, int]:
