@@ -62,6 +62,13 @@ def _check_names(value) -> str | None:
     return None
 
 
+def _check_base_url(value) -> str | None:
+    url = urlparse(str(value))
+    if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
+        return f"'{value}' is not a site address such as https://example.org/interviews/"
+    return None
+
+
 def _check_language(value) -> str | None:
     if not re.fullmatch(r"[a-z]{2,3}", str(value)):
         return f"'{value}' is not a language code such as 'en' or 'de'"
@@ -81,6 +88,9 @@ CARD_FIELDS: dict[str, Field] = {
     "tags": Field(list, "Topics, for tag pages and search.", default=[], check=_check_names),
     "language": Field(str, "Spoken language, as a code such as 'en'.", default="en",
                       check=_check_language),
+    "reviewed": Field(bool, "true once an editor has checked the transcript against the "
+                            "recording; until then the post says it is machine-made.",
+                      default=False),
 }
 
 TRANSCRIBE_FIELDS: dict[str, Field] = {
@@ -98,8 +108,8 @@ TRANSCRIBE_FIELDS: dict[str, Field] = {
 
 SITE_FIELDS: dict[str, Field] = {
     "title": Field(str, "Name of the site.", default="Interviews"),
-    "base_url": Field(str, "Public address of the site, for feeds and links.",
-                      default="http://localhost:8000/"),
+    "base_url": Field(str, "Public address of the site, for feeds, sitemap and share links.",
+                      default="http://localhost:8000/", check=_check_base_url),
     "language": Field(str, "Language of the site's pages.", default="en", check=_check_language),
     "author": Field(str, "Who publishes the site.", default=""),
     "description": Field(str, "One line about the site.", default=""),
@@ -143,7 +153,7 @@ def _copy(value):
 def _kind_name(kind) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     names = {str: "text", list: "a list", dict: "a mapping", int: "a whole number",
-             datetime.date: "a date"}
+             datetime.date: "a date", bool: "true or false"}
     return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in kinds))
 
 
@@ -171,6 +181,7 @@ class Card:
     intro: str = ""
     tags: tuple[str, ...] = ()
     language: str = "en"
+    reviewed: bool = False
 
     @property
     def is_url(self) -> bool:
@@ -242,6 +253,7 @@ def load_card(folder: Path) -> Card:
         source=values["source"].strip(), interviewer=values["interviewer"].strip(),
         guests=tuple(g.strip() for g in values["guests"]), intro=values["intro"],
         tags=tuple(t.strip() for t in values["tags"]), language=values["language"],
+        reviewed=values["reviewed"],
     )
 
 
@@ -257,6 +269,7 @@ def load_site(root: Path) -> Site:
     if problems:
         raise CardError(path, problems)
     values["transcribe"] = TranscribeSettings(**transcribe)
+    values["base_url"] = values["base_url"].rstrip("/") + "/"  # pages are joined onto it
     return Site(**values)
 
 
