@@ -1,4 +1,4 @@
-"""The command line: `pipeline new`, `pipeline publish`, `pipeline serve`.
+"""The command line: `pipeline new`, `publish`, `status` and `serve`.
 
 Data goes to stdout, progress and logs to stderr. Exit codes: 0 all well, 1 something
 failed (each failure named), 2 a usage mistake, 130 interrupted.
