@@ -183,15 +183,14 @@ def chapter_list(post: "Post") -> list[dict]:
     """The post's chapters as plain dicts (start, end, title), sorted, each with an end."""
     items = []
     for chapter in post.chapters or []:
-        start, title = _get(chapter, "start"), _get(chapter, "title")
+        start, title = _seconds(_get(chapter, "start")), _get(chapter, "title")
         if start is None or not title:
             continue
-        items.append({"start": float(start), "end": _get(chapter, "end"), "title": str(title)})
+        items.append({"start": start, "end": _seconds(_get(chapter, "end")), "title": str(title)})
     items.sort(key=lambda c: c["start"])
     for chapter, after in zip(items, items[1:] + [None]):
-        if chapter["end"] is None:
-            chapter["end"] = after["start"] if after else post.prepared.duration
-        chapter["end"] = float(chapter["end"])
+        if chapter["end"] is None or chapter["end"] <= chapter["start"]:
+            chapter["end"] = after["start"] if after else max(post.prepared.duration, chapter["start"])
     return items
 
 
@@ -259,6 +258,15 @@ def downloads(page: Page) -> list[dict]:
                       "format": Path(page.files["media"]).suffix.lstrip(".").upper(),
                       "size": page.sizes["media"]})
     return items
+
+
+def _seconds(value) -> float | None:
+    """Seconds from a number or a clock time ('1:30', '1:02:03'); None when it is neither."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?|(\d+:)?\d+:\d\d(\.\d+)?", value.strip()):
+        return sum(float(part) * 60 ** i for i, part in enumerate(reversed(value.strip().split(":"))))
+    return None
 
 
 def _get(item, name: str, default=None):

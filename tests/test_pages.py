@@ -527,6 +527,20 @@ def test_hostile_text_is_escaped_everywhere(tmp_path):
         assert not feed.bozo and feed.entries[0].title == evil
 
 
+def test_chapters_may_be_objects_or_clock_times(tmp_path):
+    """The chapters stage may hand over dataclasses, dicts, or times as the card writes them."""
+    from types import SimpleNamespace as Chapter
+
+    post = _bare_post(tmp_path)
+    post.chapters = [Chapter(start="0:12", end=None, title="Second"), {"start": 0, "title": "First"},
+                     {"start": "soon", "title": "Unreadable: left out"}]
+    page = render.Page(post, "https://example.org/hostile/", {}, {}, "", render.chapter_list(post))
+    assert [(c["start"], c["end"], c["title"]) for c in page.chapters] == \
+        [(0.0, 12.0, "First"), (12.0, 20.0, "Second")]
+    assert [c["url"] for c in render.clips(page)] == ["https://example.org/hostile/?t=0",
+                                                      "https://example.org/hostile/?t=12"]
+
+
 def test_project_templates_override_the_defaults(tmp_path):
     post = _bare_post(tmp_path)
     (tmp_path / "templates").mkdir()
