@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import corrections, export, fetch, media, render, transcribe
+from pipeline import corrections, export, fetch, media, render, search, transcribe
 from pipeline.cache import Stamps
 from pipeline.config import Card, Site, load_card, load_site
 from pipeline.errors import PipelineError
@@ -83,6 +83,11 @@ def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False) 
             _remember_failure(folder, report.failed.get(folder.name))
         posts += _previously_published(project, site, slugs, report)
         render.render_site(project, site, posts)
+        try:
+            search.publish(project, site, posts, keep=report.failed)
+        except PipelineError as e:  # the pages are written; only search is out of date
+            report.failed["search index"] = e.message
+            log.error("search: failed: %s", e.message)
     report.seconds = time.monotonic() - started
     report.site = project.site / "index.html"
     return report
