@@ -439,6 +439,7 @@ def _escape(query: str) -> str:
             terms.append(token)
             continue
         prefix = token.endswith("*") and not token.startswith('"')
+        token = re.sub(r"^[A-Za-z_]+:(?=\S)", "", token)  # a column filter: no such column here
         text = token.replace('"', " ").replace("*", " ").strip("() ")
         if re.search(r"\w", text):
             terms.append(f'"{" ".join(text.split())}"' + ("*" if prefix else ""))

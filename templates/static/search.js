@@ -60,9 +60,11 @@
       return { location: l, balanced_score: 1 };
     })).slice().sort(function (a, b) { return a.location - b.location; });
     var span = Math.max(4, terms * 2), best = {};
+    // A spot's score is how many matching words crowd after it (Pagefind's own weights favour
+    // headings, but a moment is where the words were said together).
     spots.forEach(function (spot, i) {
       var score = 0;
-      for (var j = i; j < spots.length && spots[j].location < spot.location + span; j++) score += spots[j].balanced_score;
+      for (var j = i; j < spots.length && spots[j].location < spot.location + span; j++) score += 1 + spots[j].balanced_score / 1e6;
       var turn = -1;
       while (turn + 1 < turns.length && turns[turn + 1].location <= spot.location) turn++;
       if (!best[turn] || score > best[turn].score) best[turn] = { score: score, location: spot.location, turn: turn };
@@ -73,7 +75,6 @@
       .sort(function (a, b) { return b.score - a.score; });
     // A turn with only a stray word of a longer query is not a moment worth offering.
     return found.filter(function (m) { return m.score >= found[0].score / 2; }).slice(0, 3)
-      .sort(function (a, b) { return a.location - b.location; })
       .map(function (m) {
         return { turn: turns[m.turn], time: m.turn < 0 ? null : timeAt(turns, m.turn, m.location),
                  excerpt: excerpt(words, marked, m.location) };
