@@ -209,8 +209,10 @@ def _page_url(base_url: str, slug: str) -> str:
 def _turn_rows(transcript: Transcript) -> Iterable[dict]:
     """The turns readers see on the page (same grouping, same start times as the page's
     anchors), each with the start time of every word of its text."""
+    from pipeline.render import PARAGRAPH_SECONDS
+
     segments, i = transcript.segments, 0
-    page_turns = turns(transcript)
+    page_turns = turns(transcript, max_length=PARAGRAPH_SECONDS)
     for n, turn in enumerate(page_turns):
         following = page_turns[n + 1].start if n + 1 < len(page_turns) else float("inf")
         starts = []
@@ -242,22 +244,19 @@ def _resample(starts: list[float], count: int, begin: float, end: float) -> list
 
 
 def _chapters(post: "Post") -> list[dict]:
-    """Chapters as rows; read defensively (dicts or objects with start, end and title)."""
-    result = []
-    for chapter in getattr(post, "chapters", None) or []:
-        get = chapter.get if isinstance(chapter, dict) else lambda k: getattr(chapter, k, None)
-        start, end, title = get("start"), get("end"), get("title")
-        if start is None or not title:
-            continue
-        result.append({"title": str(title), "start": round(float(start), 2),
-                       "end": round(float(end), 2) if end is not None else None})
-    return result
+    """Chapters as rows, read as the page reads them (dicts or objects, seconds or clock times)."""
+    from pipeline.render import chapter_list
+
+    return [{"title": c["title"], "start": round(c["start"], 2), "end": round(c["end"], 2)}
+            for c in chapter_list(post)]
 
 
 def _key(post: "Post", base_url: str) -> str:
     """What an interview's rows are made from: the card, the transcript and the chapters."""
+    from pipeline.render import PARAGRAPH_SECONDS
+
     card = post.card
-    data = [SCHEMA_VERSION, base_url, card.title, card.date.isoformat(), card.interviewer,
+    data = [SCHEMA_VERSION, PARAGRAPH_SECONDS, base_url, card.title, card.date.isoformat(), card.interviewer,
             list(card.guests), list(card.tags), card.intro, post.transcript.duration,
             [(s.start, s.end, s.speaker, s.text) for s in post.transcript.segments], _chapters(post)]
     return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()

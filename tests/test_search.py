@@ -10,10 +10,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import functools
-import http.server
 import io
 import json
-import re
 import shutil
 import threading
 from pathlib import Path
@@ -28,11 +26,13 @@ from pipeline import search
 from pipeline.model import Segment, Transcript
 from pipeline.project import Project
 from pipeline.publish import _cached_post, publish
+from pipeline.serve import make_server
 
 SLUG = "council-leader-blogging"
 OTHER = "weekly-writing"
 TRUTH = json.loads((SAMPLE / "truth.json").read_text())["turns"]
 BASE = "http://localhost:8000/"  # the default site.base_url
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
 
 
 def truth_turn(phrase: str) -> dict:
@@ -144,12 +144,12 @@ def test_chapters_are_rows_and_name_each_hit(archive, tmp_path):
 
     @dataclasses.dataclass
     class Chapter:  # the chapters stage may hand objects or dicts: both are read
-        start: float
-        end: float
+        start: float | str
+        end: float | str
         title: str
 
     post.chapters = [{"start": 0.0, "end": 61.0, "title": "Why blog"},
-                     Chapter(61.0, 121.0, "Risks and results"), {"title": "no times"}]
+                     Chapter("1:01", "2:01", "Risks and results"), {"title": "no times"}]
     path = tmp_path / "chapters.db"
     search.build(path, [post], BASE)
     rows = list(sqlite_utils.Database(path)["chapters"].rows_where(order_by="start"))
@@ -302,7 +302,7 @@ def test_query_syntax(cli_search, query, found):
 
 
 @pytest.mark.parametrize("query", ['"main library', 'library AND', "6,000", "plain-words",
-                                   "library)", "(library", "speaker:Helen library", "OR library"])
+                                   "library)", "(library", "speaker:main library", "OR library"])
 def test_stray_quotes_and_operators_are_escaped(cli_search, query):
     result = cli_search(query, "--format", "json")
     assert result.exit_code == 0, result.output
@@ -336,9 +336,9 @@ def test_missing_or_broken_database_and_bad_dates(cli_search, tmp_path):
 
 @pytest.fixture(scope="module")
 def server(archive):
-    """The built site over HTTP on 127.0.0.1 (Pagefind cannot load from file://)."""
-    handler = functools.partial(_QuietHandler, directory=str(archive / "site"))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    """The built site over HTTP on 127.0.0.1, with byte ranges so the player can seek
+    (Pagefind cannot load from file://)."""
+    httpd = make_server(archive / "site", "127.0.0.1", 0)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/"
@@ -347,57 +347,22 @@ def server(archive):
     thread.join()
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """A static server that answers byte ranges, as real ones do: a video can only seek
-    (?t=SECONDS) when its server serves ranges."""
-
-    def log_message(self, *args):
-        pass
-
-    def send_head(self):
-        match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
-        path = Path(self.translate_path(self.path))
-        if not match or not path.is_file():
-            return super().send_head()
-        size = path.stat().st_size
-        first, last = int(match[1]), min(int(match[2] or size - 1), size - 1)
-        body = open(path, "rb")
-        body.seek(first)
-        self.send_response(206)
-        self.send_header("Content-Type", self.guess_type(str(path)))
-        self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
-        self.send_header("Content-Length", str(last - first + 1))
-        self.send_header("Accept-Ranges", "bytes")
-        self.end_headers()
-        return _Limited(body, last - first + 1)
-
-
-class _Limited(io.RawIOBase):
-    """The part of a file a range asks for, for copyfile() in the handler."""
-
-    def __init__(self, file, length):
-        self.file, self.left = file, length
-
-    def read(self, size=-1):
-        size = self.left if size < 0 else min(size, self.left)
-        data = self.file.read(size)
-        self.left -= len(data)
-        return data
-
-    def close(self):
-        self.file.close()
-        super().close()
-
-
 @pytest.fixture(scope="module")
-def page(server):
+def browser(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-gpu"])
-        yield browser.new_page()
+                                    args=["--no-sandbox", "--disable-gpu", "--mute-audio"])
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page()
+    yield page
+    page.close()
 
 
 def test_search_page_finds_a_phrase_and_opens_the_moment(server, page):
@@ -433,3 +398,18 @@ def test_search_page_filters(server, page):
     assert page.locator(".search-result h2").all_inner_texts() == ["Writing every week"]
     page.get_by_role("group", name="Year").get_by_label("2026").check()
     page.get_by_role("status").filter(has_text="No interviews match").wait_for()
+
+
+@pytest.mark.parametrize("scheme, width", [("light", 1280), ("dark", 320)])
+def test_search_page_meets_wcag(server, browser, scheme, width):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = browser.new_page(color_scheme=scheme, viewport={"width": width, "height": 900})
+    page.goto(server + "search/?q=press")
+    page.locator(".moments a").first.wait_for()
+    page.get_by_role("group", name="Tag").get_by_label("blogging").focus()  # focus styles too
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
+                                       "resultTypes": ["violations"]})
+    assert results.violations_count == 0, results.generate_report()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # reflow
+    page.close()

@@ -51,10 +51,14 @@
     filterBox.hidden = !filterBox.children.length;
   }
 
-  // The transcript turns (id="t<seconds>") that hold the best matches, each with an estimate of
-  // when its match is said: the turn's start plus its words so far at the turn's own pace.
+  // The transcript turns (id="turn-N"; their start times are the page's turn_starts metadata)
+  // that hold the best matches, each with an estimate of when its match is said: the turn's
+  // start plus its words so far at the turn's own pace.
   function moments(data, terms) {
-    var turns = data.anchors.filter(function (a) { return /^t\d+$/.test(a.id); })
+    var starts = (data.meta.turn_starts || "").split(" ").map(Number);
+    var turns = data.anchors.filter(function (a) { return /^turn-\d+$/.test(a.id); })
+      .map(function (a) { return { id: a.id, location: a.location, start: starts[+a.id.slice(5) - 1] }; })
+      .filter(function (a) { return a.start >= 0; })
       .sort(function (a, b) { return a.location - b.location; });
     var spots = (data.weighted_locations || data.locations.map(function (l) {
       return { location: l, balanced_score: 1 };
@@ -82,9 +86,9 @@
   }
 
   function timeAt(turns, k, location) {
-    var start = +turns[k].id.slice(1), next = turns[k + 1], first = turns[0], pace;
-    if (next) pace = (+next.id.slice(1) - start) / Math.max(1, next.location - turns[k].location);
-    else if (k > 0) pace = (start - +first.id.slice(1)) / Math.max(1, turns[k].location - first.location);
+    var start = turns[k].start, next = turns[k + 1], first = turns[0], pace;
+    if (next) pace = (next.start - start) / Math.max(1, next.location - turns[k].location);
+    else if (k > 0) pace = (start - first.start) / Math.max(1, turns[k].location - first.location);
     else pace = 0.4;  // one turn only: about 150 words a minute
     return Math.max(start, Math.floor(start + (location - turns[k].location) * pace));
   }
