@@ -10,11 +10,13 @@ made-up content words), chapters, guests, tags and dates. `run()` returns the nu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import itertools
 import json
 import os
 import random
+import sqlite3
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -158,13 +160,19 @@ def run(workdir: Path, hours: float = 1000.0, queries: int = 100, seed: int = 1)
     latency = {name: _latencies(path, items) for name, items in sets.items()}
     return {
         "hours": round(archive.seconds / 3600, 1), "interviews": archive.interviews,
-        "turns": archive.turns, "words": archive.words, "added": stats.added,
+        "turns": archive.turns, "turn_rows": _count(path, "turns"), "words": archive.words,
+        "added": stats.added,
         "build_seconds": round(build_seconds, 1), "generate_seconds": round(posts.seconds, 1),
         "rebuild_50_unchanged_seconds": round(unchanged_seconds, 2), "rebuild_50_unchanged": again.unchanged,
         "size_mb": round(path.stat().st_size / 1e6, 1), "queries_per_kind": queries,
         "latency_ms": latency, "goal_p95_ms": GOAL_P95_MS,
         "load_average": " ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
+
+
+def _count(path: Path, table: str) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
 def _queries(archive: Archive, rng: random.Random, count: int) -> dict[str, list]:
@@ -220,7 +228,8 @@ def _percentile(values: list[float], percent: int) -> float:
 def report(result: dict) -> str:
     """The numbers as a short text report."""
     lines = [f"Search: {result['hours']} hours, {result['interviews']} interviews, "
-             f"{result['turns']:,} turns, {result['words']:,} words (synthetic)",
+             f"{result['turns']:,} speaker turns ({result['turn_rows']:,} rows: paragraphs of at most "
+             f"40 s, as on the page), {result['words']:,} words (synthetic)",
              f"  database build   {result['build_seconds']} s (generating the text took "
              f"{result['generate_seconds']} s more)",
              f"  unchanged rebuild of 50 interviews  {result['rebuild_50_unchanged_seconds']} s",

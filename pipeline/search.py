@@ -209,7 +209,8 @@ def _page_url(base_url: str, slug: str) -> str:
 def _turn_rows(transcript: Transcript) -> Iterable[dict]:
     """The turns readers see on the page (same grouping, same start times as the page's
     anchors), each with the start time of every word of its text."""
-    from pipeline.render import PARAGRAPH_SECONDS
+    from pipeline.render import PARAGRAPH_SECONDS  # here: searching needs no jinja2 to start
+
 
     segments, i = transcript.segments, 0
     page_turns = turns(transcript, max_length=PARAGRAPH_SECONDS)
