@@ -194,7 +194,8 @@ def _scores(exchanges: list[_Exchange], sents: list[Sentence]) -> list[float]:
         cohesion = float(vectors[k - 1].multiply(vectors[k]).sum()) if vectors is not None else 0.0
         score = (1 - link) * (1 - cohesion)
         score *= min(1.0, (len(asked.split()) + 2) / 10)  # a short aside rarely opens a subject
-        opener = asked.lower().lstrip("\"' ")
+        # How the turn gets going, past a "Right." or "I see." of acknowledgement.
+        opener = next((s.text for s in exchanges[k].asked if s.n_words > 2), asked).lower().lstrip("\"' ")
         if opener.split(" ", 1)[0].strip(",") in _CONTINUATIONS:
             score *= 0.3
         if _NEW_SUBJECT.match(opener):
@@ -233,13 +234,10 @@ def _titles(groups: list[list[_Exchange]], names: tuple[str, ...]) -> list[str]:
     """A distinct title for each chapter from its own words."""
     used: set[str] = set()
     titles = []
-    for number, group in enumerate(groups, 1):
+    for group in groups:
         text = " ".join(e.text for e in group)
         asked = " ".join(s.text for e in group[:1] for s in e.asked)
-        title = _title(text, asked, names, used)
-        if not title:
-            title = _condensed_question(asked) or f"Part {number}"
-            log.debug("no keyphrases for chapter %d; titled %r", number, title)
+        title = _title(text, asked, names, used) or _condensed_question(asked) or _opening(text)
         used.add(title.lower())
         titles.append(title)
     return titles
@@ -279,13 +277,21 @@ def _title(text: str, asked: str, names: tuple[str, ...], used: set[str]) -> str
     return ""
 
 
+def _opening(text: str) -> str:
+    """The last resort: the chapter's first words."""
+    words = text.split()[:6]
+    return " ".join(words).rstrip(",.;:?!") + ("…" if len(text.split()) > 6 else "")
+
+
 def _condensed_question(asked: str) -> str:
     """The last question, without openers, if it is 3 to 8 words long."""
     questions = re.findall(r"[^.?!]*\?", asked)
     if not questions:
         return ""
-    words = re.sub(r"^(and|but|so|finally|now|well),?\s+", "", questions[-1].strip(), flags=re.I).split()
-    return " ".join(words)[0].upper() + " ".join(words)[1:] if TITLE_WORDS[0] <= len(words) <= TITLE_WORDS[1] else ""
+    question = re.sub(r"^(and|but|so|finally|now|well),?\s+", "", questions[-1].strip(), flags=re.I)
+    if not TITLE_WORDS[0] <= len(question.split()) <= TITLE_WORDS[1]:
+        return ""
+    return question[0].upper() + question[1:]
 
 
 def podcast_json(chapters: list[Chapter], title: str = "") -> dict:

@@ -29,7 +29,7 @@ class Field:
     help: str
     default: Any = None
     required: bool = False
-    check: Callable[[Any], str | None] | None = None  # returns a problem, or None
+    check: Callable[[Any], str | list[str] | None] | None = None  # returns problem(s), or None
 
 
 def _check_date(value) -> str | None:
@@ -95,7 +95,7 @@ def parse_time(value) -> float | None:
     return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
 
 
-def _check_chapters(value) -> str | None:
+def _check_chapters(value) -> list[str]:
     problems, last = [], None
     for n, item in enumerate(value, 1):
         if not isinstance(item, dict) or set(item) - {"start", "title"}:
@@ -116,14 +116,14 @@ def _check_chapters(value) -> str | None:
                 problems.append(f"item {n} starts at or before the chapter above it; list chapters "
                                 "in time order")
             last = start
-    return "; ".join(problems) or None
+    return problems
 
 
 def _check_quotes(value) -> str | None:
     unknown = sorted(set(value) - {"pin", "drop"})
     if unknown:
-        return (f"has unknown key(s) {', '.join(map(repr, unknown))}; use 'pin' (quotes to keep) "
-                "and 'drop' (quotes never to show)")
+        return (f"must have only 'pin' (quotes to keep) and 'drop' (quotes never to show), "
+                f"not {', '.join(map(repr, unknown))}")
     for key in ("pin", "drop"):
         texts = value.get(key) or []
         if not isinstance(texts, list) or not all(isinstance(t, str) and t.strip() for t in texts):
@@ -198,10 +198,11 @@ def validate(data: Any, schema: dict[str, Field], where: str = "") -> tuple[dict
         if not isinstance(value, spec.kind) or isinstance(value, bool) and spec.kind is int:
             problems.append(f"'{where}{name}' must be {_kind_name(spec.kind)}, not {type(value).__name__}")
             continue
-        problem = spec.check(value) if spec.check else None
-        if problem:
-            problems.append(f"'{where}{name}' {problem}" if problem.startswith(("is ", "must ", "uses "))
-                            else f"'{where}{name}': {problem}")
+        found = spec.check(value) if spec.check else None
+        if found:
+            for problem in [found] if isinstance(found, str) else found:
+                problems.append(f"'{where}{name}' {problem}" if problem.startswith(("is ", "must ", "uses "))
+                                else f"'{where}{name}': {problem}")
             continue
         values[name] = value
     return values, problems

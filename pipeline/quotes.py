@@ -42,8 +42,8 @@ FILE = "quotes.json"
 # First words that point back to something said before: such a sentence cannot stand alone.
 _BACK_REFERENCES = set("""and but or so because that this these those it its they them their
 he him his she her then also yes no oh well which there here such""".split())
-_FILLERS = re.compile(r"\b(you know|i mean|kind of|sort of|i think|i guess|basically|actually|"
-                      r"really|just|stuff|things|whatever)\b", re.IGNORECASE)
+_FILLERS = re.compile(r"\b(you know|i mean|kind of|sort of|i think|i guess|basically|stuff|"
+                      r"whatever|and so on|things like that)\b", re.IGNORECASE)
 _NUMBER_WORDS = set("""one two three four five six seven eight nine ten eleven twelve thirteen
 fifteen twenty thirty forty fifty hundred thousand million half third quarter twice""".split())
 
@@ -106,16 +106,20 @@ def pick(transcript: Transcript, guests: tuple[str, ...] = (), interviewer: str 
                   if not any(_overlaps(c[1], span) for span in taken)]
     weights = _idf([s.text for s in sents] + list(archive))
     ranked = sorted(candidates, key=lambda c: -_score(c[0], weights, words, c[1]))
-    turns_used = set()
-    for strict in (True, False):  # one quote per answer first; a second from one only if short
+    # Spread them: first one per answer and apart in time, then relax if that leaves too few.
+    spacing = transcript.duration / (count + 1)
+    placed = [(None, q.start) for q in chosen]  # (answer, start) of each chosen quote
+    for strict in (True, False):
         for _, span, turn in ranked:
             if len(chosen) >= count:
                 break
-            if (strict and turn in turns_used) or any(_overlaps(span, s) for s in taken):
+            quote = _quote(words, span)
+            if any(_overlaps(span, s) for s in taken) or strict and any(
+                    t == turn or abs(start - quote.start) < spacing for t, start in placed):
                 continue
-            chosen.append(_quote(words, span))
+            chosen.append(quote)
             taken.append(span)
-            turns_used.add(turn)
+            placed.append((turn, quote.start))
     return sorted(chosen, key=lambda q: q.start)
 
 
