@@ -176,7 +176,7 @@ def _stage_stamps(project: Project, card: Card) -> dict[str, int]:
     """When each expensive stage last ran: one whose time changed during the run did work."""
     stamps = {}
     for folder in (card.folder, project.transcript_folder(card.slug)):
-        for stage in ("fetch", "prepare", "transcribe", "chapters", "quotes"):
+        for stage in ("fetch", "prepare", "transcribe"):
             if ran := Stamps(folder).ran_at(stage):
                 stamps[stage] = ran
     return stamps

@@ -7,12 +7,14 @@ import copy
 import json
 import logging
 import re
+import shutil
 from types import SimpleNamespace
 
 from conftest import GRACE, TOM, write_card
 
 from pipeline import quotes
 from pipeline.config import load_card
+from pipeline.model import Transcript
 from pipeline.project import Project
 from pipeline.render import environment
 
@@ -140,3 +142,25 @@ def test_words_common_in_the_archive_count_for_less(topics_transcripts):
     archive = [alone.text] * 200
     crowded = quotes.pick(transcript, guests=(GRACE,), interviewer=TOM, count=1, archive=archive)[0]
     assert crowded.text != alone.text
+
+
+def test_an_editors_correction_reaches_the_quotes(topics_interview, tmp_path, run_cli):
+    """End to end: a word corrected in transcript.txt retires the quote that held it."""
+    project = tmp_path / "copy"
+    shutil.copytree(topics_interview["project"], project)  # keeps mtimes: no new model work
+    out = project / "transcripts" / topics_interview["slug"]
+    before = json.loads((out / "quotes.json").read_text())
+    victim = before[0]["text"]
+    word = max(re.findall(r"[A-Za-z]+", victim), key=len)
+    txt = (out / "transcript.txt").read_text()
+    assert txt.count(victim) == 1 and len(re.findall(rf"\b{word}\b", txt)) == 1
+    (out / "transcript.txt").write_text(txt.replace(victim, victim.replace(word, "beeswax")))
+    result = run_cli(project, "publish")
+    assert result.exit_code == 0, result.output
+    assert "1 unchanged" in result.stderr  # no model work for a correction
+    assert f'the quote "{victim}" no longer matches the transcript' in result.stderr
+    after = json.loads((out / "quotes.json").read_text())
+    corrected = Transcript.from_dict(json.loads((out / "transcript.json").read_text()))
+    assert victim not in [q["text"] for q in after] and after
+    for quote in after:
+        check_quote(quote, corrected)
