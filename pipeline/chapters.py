@@ -10,7 +10,8 @@ keyphrases of the chapter's own words, favouring those of the opening question.
 The card's `chapters` replace the automatic ones. Outputs in transcripts/SLUG/:
 chapters.json (Podcasting 2.0 JSON chapters), chapters.vtt (WebVTT kind="chapters") and
 chapters.youtube.txt (a block for a YouTube description, when YouTube's rules can be met).
-`clips()` gives the schema.org Clip entries for the page's JSON-LD.
+The page (pipeline.render) lists them, serves chapters.vtt as <track kind="chapters"> and
+makes schema.org Clips of them for its JSON-LD.
 """
 
 from __future__ import annotations
@@ -321,21 +322,6 @@ def youtube(chapters: list[Chapter], duration: float) -> str | None:
             or any(end - c.start < YOUTUBE_MIN_SECONDS for c, end in zip(chapters, ends))):
         return None
     return "".join(f"{clock(c.start)} {c.title}\n" for c in chapters)
-
-
-def clips(chapters: list[Chapter], page_url: str, duration: float | None = None) -> list[dict]:
-    """schema.org Clip entries for the page's JSON-LD (VideoObject.hasPart), one per start second."""
-    result, seen = [], set()
-    join = "&" if "?" in page_url else "?"
-    for i, c in enumerate(chapters):
-        start = int(c.start)
-        end = chapters[i + 1].start if i + 1 < len(chapters) else (duration or c.end)
-        if start in seen or int(round(end)) <= start:
-            continue
-        seen.add(start)
-        result.append({"@type": "Clip", "name": c.title, "startOffset": start,
-                       "endOffset": int(round(end)), "url": f"{page_url}{join}t={start}"})
-    return result
 
 
 def _tool_versions() -> dict:

@@ -156,22 +156,20 @@ def test_youtube_block_follows_youtube_rules(topics_interview, topics_transcript
     assert chapters.youtube(short, 90) is None
 
 
-def test_clips_for_json_ld(topics_interview):
+def test_clips_in_the_pages_json_ld(topics_interview, topics_transcripts):
+    """The page's JSON-LD carries a schema.org Clip per chapter, as Google's key moments want."""
+    html = (topics_interview["site"] / "index.html").read_text()
+    script = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1)
+    clips = json.loads(script)["hasPart"]
     found = chapters.load(topics_interview["out"])
-    url = "https://example.org/city-bees/"
-    clips = chapters.clips(found, url, duration=186.0)
+    page_url = "http://localhost:8000/city-bees/"
     assert len(clips) == len(found)
     assert len({c["startOffset"] for c in clips}) == len(clips)
     for clip, chapter in zip(clips, found):
         assert clip["@type"] == "Clip" and clip["name"] == chapter.title
-        assert isinstance(clip["startOffset"], int) and clip["endOffset"] > clip["startOffset"]
-        assert clip["url"] == f"{url}?t={clip['startOffset']}"
-    assert clips[-1]["endOffset"] == 186
-    # Two chapters in the same second would make two clips with one start: keep one.
-    same = [chapters.Chapter(0, 10.2, "A first part"), chapters.Chapter(10.2, 10.7, "B"),
-            chapters.Chapter(10.7, 60, "C")]
-    assert [c["startOffset"] for c in chapters.clips(same, url + "?a=1", 60)] == [0, 10]
-    assert chapters.clips(same, url + "?a=1", 60)[1]["url"].endswith("?a=1&t=10")
+        assert clip["startOffset"] == int(chapter.start) and clip["endOffset"] > clip["startOffset"]
+        assert clip["url"] == f"{page_url}?t={clip['startOffset']}"
+    assert clips[-1]["endOffset"] >= int(topics_transcripts["plain"].duration)
 
 
 class _Tags(HTMLParser):
@@ -190,7 +188,8 @@ def test_post_page_links_chapters_and_serves_the_track(topics_interview):
     tags = _Tags(html).tags
     found = chapters.load(topics_interview["out"])
     assert ("nav", {"class": "chapters", "aria-label": "Chapters"}) in tags
-    nav = html[html.index('aria-label="Chapters"'):html.index("</nav>")]
+    nav = html[html.index('aria-label="Chapters"'):]
+    nav = nav[:nav.index("</nav>")]
     links = [a for t, a in _Tags(nav).tags if t == "a"]
     assert [a["href"] for a in links] == [f"?t={int(c.start)}" for c in found]
     assert [float(a["data-t"]) for a in links] == [round(c.start, 2) for c in found]
@@ -206,7 +205,7 @@ def test_post_page_links_chapters_and_serves_the_track(topics_interview):
 def test_chapter_titles_are_escaped(tmp_path):
     env = environment(Project(tmp_path))
     post = SimpleNamespace(chapters=[chapters.Chapter(0, 30, "<script>alert(1)</script> & more")])
-    html = env.get_template("_chapters.html").render(post=post)
+    html = env.get_template("_chapters.html").render(post=post, chapters=post.chapters)
     assert "<script>" not in html and "&lt;script&gt;" in html
     vtt = chapters.webvtt(post.chapters)
     assert "<script>" not in vtt and webvtt.from_string(vtt, strict=True)
