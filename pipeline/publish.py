@@ -1,6 +1,7 @@
 """Publish: run every stage for every interview, then build the site.
 
-Reads as the data flow: card -> fetch -> prepare -> transcribe -> export -> render.
+Reads as the data flow: card -> fetch -> prepare -> transcribe -> export -> chapters and
+quotes -> render.
 One interview failing is recorded and the others still publish; the caller decides what
 to print and which exit code to give.
 """
@@ -13,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import corrections, export, fetch, media, render, search, transcribe
+from pipeline import chapters, corrections, export, fetch, media, quotes, render, search, transcribe
 from pipeline.cache import Stamps
 from pipeline.config import Card, Site, load_card, load_site
 from pipeline.errors import PipelineError
@@ -136,9 +137,11 @@ def _publish_one(project: Project, folder: Path, site: Site, report: Report,
     machine = _transcribe(card, site, fetched, prepared, out, force)
     transcript = _corrected(card, machine, out)
     export.write_files(out, transcript, card.slug)
+    post_chapters = chapters.build(card, transcript, out)
+    post_quotes = quotes.build(card, transcript, out, archive=project.transcripts)
     after = _stage_stamps(project, card)
     work += [stage for stage in after if after[stage] != before.get(stage)]
-    return Post(card, prepared, transcript, fetched.provenance, out)
+    return Post(card, prepared, transcript, fetched.provenance, out, post_chapters, post_quotes)
 
 
 def _transcribe(card: Card, site: Site, fetched: fetch.Fetched, prepared: media.Prepared,
@@ -205,4 +208,5 @@ def _cached_post(project: Project, folder: Path) -> Post:
     prepared = media._from_dict(folder, Stamps(folder).read("prepare")["result"])
     out = project.transcript_folder(card.slug)
     transcript = Transcript.from_dict(read_json(out / "transcript.json"))
-    return Post(card, prepared, transcript, read_json(folder / "provenance.json", {}), out)
+    return Post(card, prepared, transcript, read_json(folder / "provenance.json", {}), out,
+                chapters.load(out), quotes.load(out))
