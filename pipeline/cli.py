@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import click
 
-from pipeline.config import CARD_NAME, SLUG_PATTERN, card_template
+from pipeline.config import CARD_NAME, RESERVED_SLUGS, SLUG_PATTERN, card_template
 from pipeline.project import Project
 
 # Names that prepare and fetch write into the card's folder: a supplied file must not clash.
@@ -52,9 +52,11 @@ def new(project: Project, slug: str, source: str, title: str | None, date) -> No
     Example:
       pipeline new council-blogging --source https://example.org/interview.mp4 --title "Why I blog"
     """
-    if not SLUG_PATTERN.match(slug):
+    if not SLUG_PATTERN.match(slug) or slug in RESERVED_SLUGS:
         raise click.BadParameter("use lower-case letters, digits and '-' (it becomes the post's "
-                                 "address), e.g. 'helen-ward-on-blogging'", param_hint="SLUG")
+                                 "address), e.g. 'helen-ward-on-blogging', and not one of the "
+                                 f"site's own folders ({', '.join(sorted(RESERVED_SLUGS))})",
+                                 param_hint="SLUG")
     folder = project.media / slug
     if (folder / CARD_NAME).exists():
         raise click.ClickException(f"{folder / CARD_NAME} already exists; edit it instead.")

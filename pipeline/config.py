@@ -19,6 +19,8 @@ import yaml
 from pipeline.errors import CardError
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+# Folders the site itself uses: a post with one of these slugs would overwrite them.
+RESERVED_SLUGS = frozenset({"static", "tags", "search", "data", "pagefind"})
 CARD_NAME = "interview.yaml"
 SITE_NAME = "site.yaml"
 
@@ -303,6 +305,9 @@ def load_card(folder: Path) -> Card:
     if not SLUG_PATTERN.match(slug):
         problems.append(f"the folder name '{slug}' is not a usable slug: use lower-case letters, "
                         "digits and '-' (it becomes the post's address)")
+    elif slug in RESERVED_SLUGS:
+        problems.append(f"the folder name '{slug}' is used by the site itself; rename the folder "
+                        f"(reserved: {', '.join(sorted(RESERVED_SLUGS))})")
     values = {}
     if not problems or data is not None:
         values, more = validate(data if data is not None else {}, CARD_FIELDS)
