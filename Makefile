@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 SETUP  := $(VENV)/.installed
+NODE_SETUP := node_modules/.installed
 
 # openai-whisper, the optional reference engine (transcribe.engine: openai-whisper). Its wheel
 # asks for triton (about 1 GB, used only on CUDA GPUs), so it is installed with --no-deps
@@ -16,11 +17,11 @@ OPENAI_WHISPER_NEEDS := torch==2.13.0 more-itertools==11.2.1 numba==0.68.1 llvml
 publish: setup
 	$(BIN)/pipeline publish
 
-test: setup test-deps
+test: setup test-deps $(NODE_SETUP)
 	$(BIN)/pytest
 
-# Engines, publish, memory, re-publish and render speed on a generated 30-minute interview
-# (made once into .bench/). bench-quick: 3 minutes of audio and fewer settings.
+# Every benchmark (pipeline/bench.py): engines, publish, memory, re-publish and render on a
+# generated 30-minute interview (made once into .bench/), and search. bench-quick: smaller.
 bench: setup test-deps
 	$(BIN)/python -m pipeline.bench
 
@@ -33,9 +34,16 @@ setup: system-deps $(SETUP)
 system-deps:
 	@scripts/system-deps.sh ffmpeg
 
-# Extra Debian packages the tests need: speech, and a real browser.
+# Extra Debian packages the tests need: speech, a real browser, and Java and npm for the
+# W3C Nu HTML Checker.
 test-deps:
-	@scripts/system-deps.sh espeak-ng chromium
+	@scripts/system-deps.sh espeak-ng chromium default-jre-headless npm
+
+# The Nu HTML Checker (npm vnu-jar, pinned in package-lock.json). --ignore-scripts: its
+# postinstall script would download a Java runtime; the tests use the system's java.
+$(NODE_SETUP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
 
 # Re-run pip whenever pyproject.toml (or a pin above) changes.
 $(SETUP): pyproject.toml Makefile

@@ -359,9 +359,13 @@ def _child_publish(project: str) -> dict:
     for module, name, stage in ((publish.fetch, "fetch", "fetch"),
                                 (publish.media, "prepare", "prepare"),
                                 (publish.transcribe, "transcribe", "transcribe"),
-                                (publish, "_export", "export"),
-                                (publish.render, "render_site", "render")):
-        timed(module, name, stage)
+                                (publish.export, "write_files", "export"),
+                                (getattr(publish, "chapters", None), "build", "chapters"),
+                                (getattr(publish, "quotes", None), "build", "quotes"),
+                                (publish.render, "render_site", "render"),
+                                (getattr(publish, "search", None), "publish", "search")):
+        if hasattr(module, name):
+            timed(module, name, stage)
     started = time.monotonic()
     report = publish.publish(Project(Path(project)))
     wall = time.monotonic() - started

@@ -19,6 +19,8 @@ import yaml
 from pipeline.errors import CardError
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+# Folders the site itself uses: a post with one of these slugs would overwrite them.
+RESERVED_SLUGS = frozenset({"static", "tags", "search", "data", "pagefind"})
 CARD_NAME = "interview.yaml"
 SITE_NAME = "site.yaml"
 
@@ -29,7 +31,7 @@ class Field:
     help: str
     default: Any = None
     required: bool = False
-    check: Callable[[Any], str | None] | None = None  # returns a problem, or None
+    check: Callable[[Any], str | list[str] | None] | None = None  # returns problem(s), or None
 
 
 def _check_date(value) -> str | None:
@@ -62,9 +64,72 @@ def _check_names(value) -> str | None:
     return None
 
 
+def _check_base_url(value) -> str | None:
+    url = urlparse(str(value))
+    if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
+        return f"'{value}' is not a site address such as https://example.org/interviews/"
+    return None
+
+
 def _check_language(value) -> str | None:
     if not re.fullmatch(r"[a-z]{2,3}", str(value)):
         return f"'{value}' is not a language code such as 'en' or 'de'"
+    return None
+
+
+def parse_time(value) -> float | None:
+    """Seconds from 90, 90.5, "1:30", "01:02:03" or "1:30.5"; None if it is not a time.
+
+    YAML already reads an unquoted 1:30 as 90 (base 60), which is the same number.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if value >= 0 else None
+    match = re.fullmatch(r"(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)|(\d+(?:\.\d+)?)", str(value).strip())
+    if not match:
+        return None
+    hours, minutes, seconds, plain = match.groups()
+    if plain is not None:
+        return float(plain)
+    if float(seconds) >= 60 or (hours is not None and int(minutes) >= 60):
+        return None
+    return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def _check_chapters(value) -> list[str]:
+    problems, last = [], None
+    for n, item in enumerate(value, 1):
+        if not isinstance(item, dict) or set(item) - {"start", "title"}:
+            problems.append(f"item {n} must be a mapping with only 'start' and 'title', "
+                            "e.g. {start: \"1:30\", title: \"Why blog at all\"}")
+            continue
+        start = parse_time(item.get("start"))
+        title = item.get("title")
+        if start is None:
+            problems.append(f"item {n}: start '{item.get('start')}' is not a time; write M:SS "
+                            "(e.g. \"1:30\") or seconds (e.g. 90)")
+        if not isinstance(title, str) or not title.strip():
+            problems.append(f"item {n} needs a title (text)")
+        if start is not None:
+            if n == 1 and start != 0:
+                problems.append("the first chapter must start at 0:00 (players and YouTube need it)")
+            if last is not None and start <= last:
+                problems.append(f"item {n} starts at or before the chapter above it; list chapters "
+                                "in time order")
+            last = start
+    return problems
+
+
+def _check_quotes(value) -> str | None:
+    unknown = sorted(set(value) - {"pin", "drop"})
+    if unknown:
+        return (f"must have only 'pin' (quotes to keep) and 'drop' (quotes never to show), "
+                f"not {', '.join(map(repr, unknown))}")
+    for key in ("pin", "drop"):
+        texts = value.get(key) or []
+        if not isinstance(texts, list) or not all(isinstance(t, str) and t.strip() for t in texts):
+            return f"'{key}' must be a list of texts, each copied from the transcript"
     return None
 
 
@@ -81,6 +146,14 @@ CARD_FIELDS: dict[str, Field] = {
     "tags": Field(list, "Topics, for tag pages and search.", default=[], check=_check_names),
     "language": Field(str, "Spoken language, as a code such as 'en'.", default="en",
                       check=_check_language),
+    "reviewed": Field(bool, "true once an editor has checked the transcript against the "
+                            "recording; until then the post says it is machine-made.",
+                      default=False),
+    "chapters": Field(list, "Chapters to use instead of the automatic ones: a list of "
+                            "{start: \"M:SS\" or seconds, title: ...}, the first at 0:00.",
+                      default=[], check=_check_chapters),
+    "quotes": Field(dict, "Pull quotes: {pin: [text, ...], drop: [text, ...]}; each text is "
+                          "copied from the transcript.", default={}, check=_check_quotes),
     "transcribe": Field(dict, "Speech recognition settings for this interview only, overriding "
                               "site.yaml's (same fields, e.g. `model: small.en`).", default={}),
 }
@@ -112,8 +185,8 @@ TRANSCRIBE_FIELDS: dict[str, Field] = {
 
 SITE_FIELDS: dict[str, Field] = {
     "title": Field(str, "Name of the site.", default="Interviews"),
-    "base_url": Field(str, "Public address of the site, for feeds and links.",
-                      default="http://localhost:8000/"),
+    "base_url": Field(str, "Public address of the site, for feeds, sitemap and share links.",
+                      default="http://localhost:8000/", check=_check_base_url),
     "language": Field(str, "Language of the site's pages.", default="en", check=_check_language),
     "author": Field(str, "Who publishes the site.", default=""),
     "description": Field(str, "One line about the site.", default=""),
@@ -141,10 +214,11 @@ def validate(data: Any, schema: dict[str, Field], where: str = "") -> tuple[dict
         if not isinstance(value, spec.kind) or isinstance(value, bool) and spec.kind is int:
             problems.append(f"'{where}{name}' must be {_kind_name(spec.kind)}, not {type(value).__name__}")
             continue
-        problem = spec.check(value) if spec.check else None
-        if problem:
-            problems.append(f"'{where}{name}' {problem}" if problem.startswith(("is ", "must ", "uses "))
-                            else f"'{where}{name}': {problem}")
+        found = spec.check(value) if spec.check else None
+        if found:
+            for problem in [found] if isinstance(found, str) else found:
+                problems.append(f"'{where}{name}' {problem}" if problem.startswith(("is ", "must ", "uses "))
+                                else f"'{where}{name}': {problem}")
             continue
         values[name] = value
     return values, problems
@@ -157,7 +231,7 @@ def _copy(value):
 def _kind_name(kind) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     names = {str: "text", list: "a list", dict: "a mapping", int: "a whole number",
-             datetime.date: "a date"}
+             datetime.date: "a date", bool: "true or false"}
     return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in kinds))
 
 
@@ -185,6 +259,10 @@ class Card:
     intro: str = ""
     tags: tuple[str, ...] = ()
     language: str = "en"
+    reviewed: bool = False
+    chapters: tuple[tuple[float, str], ...] = ()  # (start in seconds, title)
+    pin_quotes: tuple[str, ...] = ()
+    drop_quotes: tuple[str, ...] = ()
     transcribe: tuple[tuple[str, Any], ...] = ()  # only the settings the card overrides
 
     @property
@@ -242,6 +320,9 @@ def load_card(folder: Path) -> Card:
     if not SLUG_PATTERN.match(slug):
         problems.append(f"the folder name '{slug}' is not a usable slug: use lower-case letters, "
                         "digits and '-' (it becomes the post's address)")
+    elif slug in RESERVED_SLUGS:
+        problems.append(f"the folder name '{slug}' is used by the site itself; rename the folder "
+                        f"(reserved: {', '.join(sorted(RESERVED_SLUGS))})")
     values = {}
     if not problems or data is not None:
         values, more = validate(data if data is not None else {}, CARD_FIELDS)
@@ -259,6 +340,10 @@ def load_card(folder: Path) -> Card:
         source=values["source"].strip(), interviewer=values["interviewer"].strip(),
         guests=tuple(g.strip() for g in values["guests"]), intro=values["intro"],
         tags=tuple(t.strip() for t in values["tags"]), language=values["language"],
+        reviewed=values["reviewed"],
+        chapters=tuple((parse_time(c["start"]), c["title"].strip()) for c in values["chapters"]),
+        pin_quotes=tuple(t.strip() for t in values["quotes"].get("pin") or ()),
+        drop_quotes=tuple(t.strip() for t in values["quotes"].get("drop") or ()),
         transcribe=tuple(overrides.items()),
     )
 
@@ -289,6 +374,7 @@ def load_site(root: Path) -> Site:
     if problems:
         raise CardError(path, problems)
     values["transcribe"] = TranscribeSettings(**transcribe)
+    values["base_url"] = values["base_url"].rstrip("/") + "/"  # pages are joined onto it
     return Site(**values)
 
 
@@ -298,7 +384,7 @@ def _is_url(text: str) -> bool:
 
 def card_template(title: str, source: str, date: datetime.date) -> str:
     """The text of a new card, with every field explained, for `pipeline new`."""
-    lines = [f"# Interview card: fill in the fields, then run `make publish`."]
+    lines = ["# Interview card: fill in the fields, then run `make publish`."]
     values = {"title": title, "date": date.isoformat(), "source": source}
     for name, spec in CARD_FIELDS.items():
         lines.append(f"\n# {spec.help}{' (required)' if spec.required else ''}")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipeline.cache import Stamps
 from pipeline.errors import PipelineError
+from pipeline.export import EDITABLE
 from pipeline.files import sha256_file
 from pipeline.model import Segment, Transcript, Word
 
@@ -38,7 +39,7 @@ class Paragraph:
 
 def edited_transcript(out: Path) -> Path | None:
     """transcript.txt when an editor has changed it since the pipeline wrote it."""
-    path = out / "transcript.txt"
+    path = out / EDITABLE
     written = Stamps(out).read("export").get("files", {}).get(path.name)
     if path.exists() and written and sha256_file(path) != written:
         return path

@@ -1,6 +1,7 @@
 """Publish: run every stage for every interview, then build the site.
 
-Reads as the data flow: card -> fetch -> prepare -> transcribe -> export -> render.
+Reads as the data flow: card -> fetch -> prepare -> transcribe -> export -> chapters and
+quotes -> render.
 One interview failing is recorded and the others still publish; the caller decides what
 to print and which exit code to give.
 """
@@ -13,11 +14,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import corrections, export, fetch, media, render, transcribe
+from pipeline import chapters, corrections, export, fetch, media, quotes, render, search, transcribe
 from pipeline.cache import Stamps
 from pipeline.config import Card, Site, load_card, load_site, transcribe_settings
 from pipeline.errors import PipelineError
-from pipeline.files import read_json, sha256_file, sha256_text, write_json, write_text
+from pipeline.files import read_json, write_json, write_text
 from pipeline.model import Transcript
 from pipeline.project import Project
 
@@ -83,6 +84,11 @@ def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False) 
             _remember_failure(folder, report.failed.get(folder.name))
         posts += _previously_published(project, site, slugs, report)
         render.render_site(project, site, posts)
+        try:
+            search.publish(project, site, posts, keep=report.failed)
+        except PipelineError as e:  # the pages are written; only search is out of date
+            report.failed["search index"] = e.message
+            log.error("search: failed: %s", e.message)
     report.seconds = time.monotonic() - started
     report.site = project.site / "index.html"
     return report
@@ -130,10 +136,12 @@ def _publish_one(project: Project, folder: Path, site: Site, report: Report,
     out = project.transcript_folder(card.slug)
     machine = _transcribe(card, site, fetched, prepared, out, force)
     transcript = _corrected(card, machine, out)
-    _export(card, transcript, out)
+    export.write_files(out, transcript, card.slug)
+    post_chapters = chapters.build(card, transcript, out)
+    post_quotes = quotes.build(card, transcript, out, archive=project.transcripts)
     after = _stage_stamps(project, card)
     work += [stage for stage in after if after[stage] != before.get(stage)]
-    return Post(card, prepared, transcript, fetched.provenance, out)
+    return Post(card, prepared, transcript, fetched.provenance, out, post_chapters, post_quotes)
 
 
 def _transcribe(card: Card, site: Site, fetched: fetch.Fetched, prepared: media.Prepared,
@@ -169,23 +177,6 @@ def _corrected(card: Card, machine: Transcript, out: Path) -> Transcript:
     return corrections.apply(machine, paragraphs)
 
 
-def _export(card: Card, transcript: Transcript, out: Path) -> None:
-    """Write captions and text; never overwrite a file an editor has changed."""
-    stamps = Stamps(out)
-    written = dict(before := stamps.read("export").get("files", {}))
-    for name, text in export.render_all(transcript).items():
-        target = out / name
-        if target.exists() and written.get(name) and sha256_file(target) != written[name]:
-            if sha256_text(text) != written[name]:
-                log.warning("%s: %s was edited by hand; keeping the edit, not overwriting it",
-                            card.slug, target)
-            continue
-        write_text(target, text)
-        written[name] = sha256_text(text)
-    if written != before:
-        stamps.record("export", "", files=written)
-
-
 def _stage_stamps(project: Project, card: Card) -> dict[str, int]:
     """When each expensive stage last ran: one whose time changed during the run did work."""
     stamps = {}
@@ -217,4 +208,5 @@ def _cached_post(project: Project, folder: Path) -> Post:
     prepared = media._from_dict(folder, Stamps(folder).read("prepare")["result"])
     out = project.transcript_folder(card.slug)
     transcript = Transcript.from_dict(read_json(out / "transcript.json"))
-    return Post(card, prepared, transcript, read_json(folder / "provenance.json", {}), out)
+    return Post(card, prepared, transcript, read_json(folder / "provenance.json", {}), out,
+                chapters.load(out), quotes.load(out))

@@ -31,7 +31,7 @@ import numpy as np
 from pipeline import engines
 from pipeline.cache import Stamps
 from pipeline.config import TranscribeSettings
-from pipeline.engines import BUNDLED_MODEL, Decoding
+from pipeline.engines import Decoding
 from pipeline.errors import TranscribeError
 from pipeline.media import SAMPLE_RATE
 from pipeline.model import Segment, Transcript

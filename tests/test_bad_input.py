@@ -7,7 +7,6 @@ import contextlib
 import functools
 import http.server
 import json
-import os
 import shutil
 import signal
 import subprocess

@@ -43,6 +43,11 @@ def web(short_speech, tmp_path_factory):
     (root / "page.html").write_text(
         "<!DOCTYPE html><html><head><title>Helen Ward on blogging</title></head><body>"
         "<h1>Helen Ward on blogging</h1><video controls src=\"talk.mp4\"></video></body></html>")
+    (root / "og.html").write_text(
+        "<!DOCTYPE html><html><head><title>Helen Ward</title>"
+        "<meta property=\"og:video\" content=\"/talk.mp4\">"
+        "<meta property=\"og:video:type\" content=\"video/mp4\"></head>"
+        "<body><p>Watch the interview.</p></body></html>")
     (root / "nothing.html").write_text("<!DOCTYPE html><html><body><p>No video here.</p></body></html>")
     with serve(root) as url:
         yield url, root
@@ -67,6 +72,12 @@ def test_page_with_video_element(web, project):
     fetched = fetch(card)
     assert fetched.sha256 == sha256_file(root / "talk.mp4")
     assert fetched.provenance["webpage_url"].endswith("/page.html")
+
+
+def test_page_with_og_video(web, project):
+    url, root = web
+    card = load_card(write_card(project, "og", f"{url}/og.html"))
+    assert fetch(card).sha256 == sha256_file(root / "talk.mp4")
 
 
 def test_second_fetch_does_not_download_again(web, project):
