@@ -1,6 +1,7 @@
 """Both engines on real generated speech, the model converter, windows and checks, offline
 errors, and the per-card transcribe settings."""
 
+import json
 import re
 import struct
 import wave
@@ -13,7 +14,7 @@ from pipeline.config import TranscribeSettings, load_card, load_site, transcribe
 from pipeline.errors import CardError, TranscribeError
 from pipeline.model import Segment, Word
 
-from conftest import write_card
+from conftest import add_interview, write_card
 
 
 def words_of(text):
@@ -194,3 +195,21 @@ def test_card_transcribe_settings_are_checked(project):
     assert "'transcribe.engine': 'whisper.cpp' is not a known engine" in text
     assert "unknown field 'transcribe.modle'; did you mean 'model'?" in text
     assert "'transcribe.beam_size' must be 1 or more" in text
+
+
+def test_publish_uses_the_cards_engine_and_status_follows_it(short_speech, project, run_cli):
+    add_interview(project, "reference-engine", short_speech["mp3"],
+                  transcribe={"engine": "openai-whisper", "beam_size": 1})
+    result = run_cli(project, "publish")
+    assert result.exit_code == 0, result.output + result.stderr
+    machine = json.loads((project / "transcripts" / "reference-engine" /
+                          "transcript.machine.json").read_text())
+    assert machine["engine"] == "openai-whisper"
+    assert "people trust what they can see" in " ".join(words_of(
+        " ".join(s["text"] for s in machine["segments"])))
+    status = json.loads(run_cli(project, "status", "--format", "json").output)
+    assert status[0]["stages"]["transcribe"] == "done"
+    card = project / "media" / "reference-engine" / "interview.yaml"
+    card.write_text(card.read_text().replace("beam_size: 1", "beam_size: 2"))
+    status = json.loads(run_cli(project, "status", "--format", "json").output)
+    assert status[0]["stages"]["transcribe"] == "stale"  # the card's setting is in the key
