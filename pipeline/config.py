@@ -159,6 +159,8 @@ CARD_FIELDS: dict[str, Field] = {
 }
 
 ENGINES = ("faster-whisper", "openai-whisper")
+# What CTranslate2 runs on a CPU (ctranslate2.get_supported_compute_types("cpu"), plus auto).
+COMPUTE_TYPES = ("int8", "int8_float32", "int16", "float32", "auto")
 
 
 def _positive(value) -> str | None:
@@ -175,8 +177,10 @@ TRANSCRIBE_FIELDS: dict[str, Field] = {
                         "model name (downloaded by the engine), or a local path (a CTranslate2 "
                         "folder; for openai-whisper also a .pt checkpoint).",
                    default="tiny.en"),
-    "compute_type": Field(str, "CTranslate2 compute type on CPU (faster-whisper only).",
-                          default="int8"),
+    "compute_type": Field(str, "CTranslate2 compute type on CPU (faster-whisper only): "
+                               f"{', '.join(COMPUTE_TYPES)}.", default="int8",
+                          check=lambda v: None if v in COMPUTE_TYPES else
+                          f"'{v}' is not a compute type; use one of {', '.join(COMPUTE_TYPES)}"),
     "beam_size": Field(int, "Beam width; 1 is greedy.", default=5, check=_positive),
     "batch_size": Field(int, "Speech clips decoded together (faster-whisper; 1 decodes them "
                              "one after another).", default=8, check=_positive),

@@ -188,13 +188,15 @@ def test_card_overrides_site_transcribe_settings(project):
 
 def test_card_transcribe_settings_are_checked(project):
     folder = write_card(project, "talk", "https://example.org/v.mp4",
-                        transcribe={"engine": "whisper.cpp", "modle": "small", "beam_size": 0})
+                        transcribe={"engine": "whisper.cpp", "modle": "small", "beam_size": 0,
+                                    "compute_type": "int4"})
     with pytest.raises(CardError) as caught:
         load_card(folder)
     text = "\n".join(caught.value.problems)
     assert "'transcribe.engine': 'whisper.cpp' is not a known engine" in text
     assert "unknown field 'transcribe.modle'; did you mean 'model'?" in text
     assert "'transcribe.beam_size' must be 1 or more" in text
+    assert "'transcribe.compute_type': 'int4' is not a compute type" in text
 
 
 def test_publish_uses_the_cards_engine_and_status_follows_it(short_speech, project, run_cli):
