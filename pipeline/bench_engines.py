@@ -40,6 +40,12 @@ class Context:
     truth: dict
     rows: list[dict] = field(default_factory=list)
 
+    def progress(self, row: dict) -> None:
+        """Show a finished row at once (a long run should not lose what it measured)."""
+        print(table([row]), file=sys.stderr, flush=True)
+        with open(self.folder / "progress.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
     @property
     def duration(self) -> float:
         return self.truth["duration"]
@@ -121,7 +127,6 @@ def engine_settings(quick: bool) -> list[tuple[str, dict]]:
         rows[2:2] = [
             ("faster-whisper int8 beam 5 batch 16", {"batch_size": 16}),
             ("faster-whisper int8 beam 5 sequential", {"batch_size": 1}),
-            ("faster-whisper float32 beam 5 batch 8", {"compute_type": "float32"}),
             ("faster-whisper int8 beam 5 batch 8, 1 thread", {"threads": 1}),
         ]
     return [(name, {**DEFAULT, **change}) for name, change in rows]
@@ -133,9 +138,11 @@ def engines_section(ctx: Context) -> list[dict]:
     for name, settings in engine_settings(ctx.quick):
         result = run_child(["transcribe", str(ctx.wav), json.dumps(settings)])
         rows.append(_engine_row(ctx, name, result))
+        ctx.progress(rows[-1])
     for library in ("faster-whisper", "openai-whisper"):
         result = run_child(["library", str(ctx.wav), library])
         rows.append(_engine_row(ctx, f"{library} library as it comes (whole file)", result))
+        ctx.progress(rows[-1])
     default = rows[0]
     openai = next(r for r in rows if r["name"].startswith("openai-whisper fp32"))
     rows.append({"section": "engines", "name": "default / openai-whisper speed (same audio, same run)",

@@ -187,7 +187,9 @@ def speech_regions(samples: np.ndarray) -> list[tuple[float, float]]:
 
     # faster-whisper's batched defaults: 160 ms of silence ends a region.
     options = VadOptions(max_speech_duration_s=MAX_CLIP, min_silence_duration_ms=160)
-    length = len(samples) // 16 / 1000  # whole milliseconds: a clip never passes the end
+    # A clip must end one 10-ms frame before the audio does: openai-whisper (and faster-
+    # whisper's sequential mode) otherwise loop for ever on a clip ending past the last frame.
+    length = (len(samples) // 160 - 1) / 100
     return [(r["start"] / SAMPLE_RATE, min(r["end"] / SAMPLE_RATE, length))
             for r in get_speech_timestamps(samples, options)]
 
