@@ -10,9 +10,9 @@ decides what gets decoded:
   between clips is never decoded, so silence cannot turn into invented text.
 - Each clip's text is checked for Whisper's failure modes on long audio: repetition loops
   (zlib compression ratio, the same n-gram over and over), speech with no words (a skipped
-  answer), and words placed over silence. A clip that fails is decoded again, one speech
-  region at a time, with safer settings (beam search with temperature fallback), and the
-  better of the two results is kept. How often that happened is in the Report.
+  answer), and words placed over silence. A clip that fails is decoded again in clips of at
+  most 10 s, with safer settings (beam search with temperature fallback, one clip after
+  another), and the better of the two results is kept. How often is in the Report.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ MAX_UNHEARD = 2.5
 SAFER = Decoding(beam_size=5, batch_size=1, temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0))
 SAFER_CLIP = 10.0
 # Bump when the windowing, clipping or checks change what the stage produces.
-METHOD = "windows-vad-clips-checks-1"
+METHOD = "windows-vad-clips-checks-2"
 
 
 @dataclass
