@@ -65,8 +65,11 @@ def _threads(threads: int) -> int:
 
 
 def _segment(start: float, end: float, text: str, words) -> Segment:
-    return Segment(start=round(start, 3), end=round(end, 3), text=text.strip(),
-                   words=[Word(round(w[0], 3), round(w[1], 3), w[2], round(w[3], 3)) for w in words])
+    # Alignment can put a clip's last word's end before its start: never a negative length.
+    words = [Word(round(w[0], 3), round(max(w[0], w[1]), 3), w[2], round(w[3], 3)) for w in words]
+    if words:  # a segment spans its words (a clip's bounds can be a little narrower)
+        start, end = words[0].start, max(words[-1].end, words[0].start)
+    return Segment(start=round(start, 3), end=round(end, 3), text=text.strip(), words=words)
 
 
 class FasterWhisper:

@@ -58,7 +58,7 @@ MAX_UNHEARD = 2.5
 SAFER = Decoding(beam_size=5, batch_size=1, temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0))
 SAFER_CLIP = 10.0
 # Bump when the windowing, clipping or checks change what the stage produces.
-METHOD = "windows-vad-clips-checks-2"
+METHOD = "windows-vad-clips-checks-3"
 
 
 @dataclass
