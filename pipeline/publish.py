@@ -1,6 +1,6 @@
 """Publish: run every stage for every interview, then build the site.
 
-Reads as the data flow: card -> fetch -> prepare -> transcribe -> export -> render.
+Reads as the data flow: card -> fetch -> prepare -> transcribe -> speakers -> export -> render.
 One interview failing is recorded and the others still publish; the caller decides what
 to print and which exit code to give.
 """
@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import export, fetch, media, render, transcribe
+from pipeline import export, fetch, media, render, speakers, transcribe
 from pipeline.cache import Stamps
 from pipeline.config import Card, Site, load_card, load_site
 from pipeline.errors import PipelineError
@@ -104,6 +104,7 @@ def _publish_one(project: Project, folder: Path, site: Site, report: Report) -> 
                              youtube=fetch.is_youtube(card.source))
     out = project.transcript_folder(card.slug)
     transcript = _transcribe(card, site, fetched, prepared, out)
+    transcript = speakers.label(card, prepared.audio, transcript, out)
     _export(card, transcript, out)
     after = _stage_stamps(project, card)
     work += [stage for stage in after if after[stage] != before.get(stage)]
@@ -149,7 +150,7 @@ def _stage_stamps(project: Project, card: Card) -> dict[str, int]:
     """When each expensive stage last ran: one whose time changed during the run did work."""
     stamps = {}
     for folder in (card.folder, project.transcript_folder(card.slug)):
-        for stage in ("fetch", "prepare", "transcribe"):
+        for stage in ("fetch", "prepare", "transcribe", "speakers"):
             if ran := Stamps(folder).ran_at(stage):
                 stamps[stage] = ran
     return stamps
