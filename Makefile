@@ -3,13 +3,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 SETUP  := $(VENV)/.installed
+NODE_SETUP := node_modules/.installed
 
 .PHONY: publish test bench setup system-deps test-deps clean
 
 publish: setup
 	$(BIN)/pipeline publish
 
-test: setup test-deps
+test: setup test-deps $(NODE_SETUP)
 	$(BIN)/pytest
 
 bench: setup test-deps
@@ -21,9 +22,16 @@ setup: system-deps $(SETUP)
 system-deps:
 	@scripts/system-deps.sh ffmpeg
 
-# Extra Debian packages the tests need: speech, and a real browser.
+# Extra Debian packages the tests need: speech, a real browser, and Java and npm for the
+# W3C Nu HTML Checker.
 test-deps:
-	@scripts/system-deps.sh espeak-ng chromium
+	@scripts/system-deps.sh espeak-ng chromium default-jre-headless npm
+
+# The Nu HTML Checker (npm vnu-jar, pinned in package-lock.json). --ignore-scripts: its
+# postinstall script would download a Java runtime; the tests use the system's java.
+$(NODE_SETUP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
 
 # Re-run pip whenever pyproject.toml changes.
 $(SETUP): pyproject.toml

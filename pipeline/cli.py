@@ -1,4 +1,4 @@
-"""The command line: `pipeline new`, `pipeline publish`.
+"""The command line: `pipeline new`, `publish`, `status` and `serve`.
 
 Data goes to stdout, progress and logs to stderr. Exit codes: 0 all well, 1 something
 failed (each failure named), 2 a usage mistake, 130 interrupted.
@@ -83,8 +83,11 @@ def new(project: Project, slug: str, source: str, title: str | None, date) -> No
 
 @cli.command()
 @click.argument("slugs", nargs=-1)
+@click.option("--force", is_flag=True,
+              help="Transcribe again even when nothing changed. A corrected transcript.txt is "
+                   "kept; the new text is written beside it as transcript.retranscribed.txt.")
 @click.pass_obj
-def publish(project: Project, slugs: tuple[str, ...]) -> None:
+def publish(project: Project, slugs: tuple[str, ...], force: bool) -> None:
     """Fetch, prepare, transcribe and render every interview (or only SLUGS), then the site.
 
     Stages whose inputs have not changed are skipped, so running it again is cheap.
@@ -92,7 +95,7 @@ def publish(project: Project, slugs: tuple[str, ...]) -> None:
     from pipeline.publish import Interrupted, publish as run_publish
 
     try:
-        report = run_publish(project, slugs)
+        report = run_publish(project, slugs, force=force)
     except Interrupted as stop:
         click.echo(f"Interrupted while working on {stop.slug}: nothing half-written was kept. "
                    f"Finished before that: {', '.join(stop.report.published) or 'none'}. "
@@ -102,6 +105,64 @@ def publish(project: Project, slugs: tuple[str, ...]) -> None:
         click.echo(f"FAILED {slug}: {message}", err=True)
     click.echo(_summary(report), err=True)
     sys.exit(1 if report.failed else 0)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
+@click.pass_obj
+def status(project: Project, fmt: str) -> None:
+    """Show each interview's stages (done, stale, failed), hand edits and what runs next."""
+    import dataclasses
+    import json
+
+    from pipeline.status import STAGES, status as read_status
+
+    rows = read_status(project)
+    if fmt == "json":
+        click.echo(json.dumps([dataclasses.asdict(r) for r in rows], indent=1))
+        return
+    if not rows:
+        click.echo(f"No interviews yet in {project.media}/. Add one with `pipeline new`.", err=True)
+        return
+    width = max(len("interview"), *(len(r.slug) for r in rows))
+    click.echo(f"{'interview':{width}}  " + "".join(f"{s:12}" for s in STAGES) + f"{'transcript':19}next")
+    for r in rows:
+        click.echo(f"{r.slug:{width}}  " + "".join(f"{r.stages[s]:12}" for s in STAGES)
+                   + f"{r.transcript:19}{r.next}")
+        if r.error:
+            click.echo(f"{'':{width}}  last error: " + r.error.replace("\n", f"\n{'':{width}}  "))
+
+
+@cli.command()
+@click.option("--port", "-p", type=int, default=8000, show_default=True, help="Port to listen on.")
+@click.option("--bind", default="127.0.0.1", show_default=True,
+              help="Address to listen on (127.0.0.1: this machine only).")
+@click.pass_obj
+def serve(project: Project, port: int, bind: str) -> None:
+    """Preview the built site (site/) in a browser, with seeking, ?t= links and the 404 page.
+
+    The site is served under the path of site.yaml's base_url. Stop with Ctrl-C.
+    """
+    from pipeline.config import load_site
+    from pipeline.serve import make_server
+
+    if not (project.site / "index.html").is_file():
+        raise click.ClickException(f"There is no site in {project.site} yet: run `pipeline publish` first.")
+    prefix = urlparse(load_site(project.root).base_url).path
+    try:
+        server = make_server(project.site, bind, port, prefix)
+    except OSError as e:
+        raise click.ClickException(f"Cannot listen on {bind}:{port}: {e.strerror}. "
+                                   "Choose another port with --port.") from e
+    click.echo(f"Serving {project.site} at http://{bind}:{server.server_address[1]}{prefix} "
+               "(Ctrl-C to stop)", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 def _summary(report) -> str:

@@ -91,6 +91,13 @@ def _check_speakers(value) -> str | None:
     return None
 
 
+def _check_base_url(value) -> str | None:
+    url = urlparse(str(value))
+    if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
+        return f"'{value}' is not a site address such as https://example.org/interviews/"
+    return None
+
+
 def _check_language(value) -> str | None:
     if not re.fullmatch(r"[a-z]{2,3}", str(value)):
         return f"'{value}' is not a language code such as 'en' or 'de'"
@@ -115,6 +122,9 @@ CARD_FIELDS: dict[str, Field] = {
                       "they first speak, or names for voices, e.g. {SPEAKER_2: Mark Lloyd}. "
                       "Leave empty to name voices from the interviewer and guests.",
                       default=None, check=_check_speakers),
+    "reviewed": Field(bool, "true once an editor has checked the transcript against the "
+                            "recording; until then the post says it is machine-made.",
+                      default=False),
 }
 
 TRANSCRIBE_FIELDS: dict[str, Field] = {
@@ -132,8 +142,8 @@ TRANSCRIBE_FIELDS: dict[str, Field] = {
 
 SITE_FIELDS: dict[str, Field] = {
     "title": Field(str, "Name of the site.", default="Interviews"),
-    "base_url": Field(str, "Public address of the site, for feeds and links.",
-                      default="http://localhost:8000/"),
+    "base_url": Field(str, "Public address of the site, for feeds, sitemap and share links.",
+                      default="http://localhost:8000/", check=_check_base_url),
     "language": Field(str, "Language of the site's pages.", default="en", check=_check_language),
     "author": Field(str, "Who publishes the site.", default=""),
     "description": Field(str, "One line about the site.", default=""),
@@ -177,7 +187,7 @@ def _copy(value):
 def _kind_name(kind) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     names = {str: "text", list: "a list", dict: "a mapping", int: "a whole number",
-             datetime.date: "a date"}
+             datetime.date: "a date", bool: "true or false"}
     return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in kinds))
 
 
@@ -226,10 +236,11 @@ class Card:
     tags: tuple[str, ...] = ()
     language: str = "en"
     speakers: SpeakerSettings = field(default_factory=SpeakerSettings)
+    reviewed: bool = False
 
     @property
     def is_url(self) -> bool:
-        return urlparse(self.source).scheme.lower() in ("http", "https")
+        return _is_url(self.source)
 
     @property
     def path(self) -> Path:
@@ -248,6 +259,16 @@ class Site:
     transcribe: TranscribeSettings = field(default_factory=TranscribeSettings)
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text: we check them ourselves, with a clear message."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def read_yaml(path: Path) -> tuple[Any, list[str]]:
     """Parse a YAML file; return (data, problems) instead of raising on bad syntax."""
     try:
@@ -255,13 +276,13 @@ def read_yaml(path: Path) -> tuple[Any, list[str]]:
     except OSError as e:
         return None, [f"cannot read the file: {e.strerror}"]
     except UnicodeDecodeError:
-        return None, ["is not UTF-8 text"]
+        return None, ["the file is not UTF-8 text; save it as UTF-8"]
     try:
-        return yaml.safe_load(text), []
+        return yaml.load(text, Loader=_Loader), []
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        return None, [f"is not valid YAML{at}: {getattr(e, 'problem', None) or e}"]
+        return None, [f"the file is not valid YAML{at}: {getattr(e, 'problem', None) or e}"]
 
 
 def load_card(folder: Path) -> Card:
@@ -288,6 +309,7 @@ def load_card(folder: Path) -> Card:
         guests=tuple(g.strip() for g in values["guests"]), intro=values["intro"],
         tags=tuple(t.strip() for t in values["tags"]), language=values["language"],
         speakers=SpeakerSettings.parse(values["speakers"]),
+        reviewed=values["reviewed"],
     )
 
 
@@ -303,6 +325,7 @@ def load_site(root: Path) -> Site:
     if problems:
         raise CardError(path, problems)
     values["transcribe"] = TranscribeSettings(**transcribe)
+    values["base_url"] = values["base_url"].rstrip("/") + "/"  # pages are joined onto it
     return Site(**values)
 
 
@@ -312,7 +335,7 @@ def _is_url(text: str) -> bool:
 
 def card_template(title: str, source: str, date: datetime.date) -> str:
     """The text of a new card, with every field explained, for `pipeline new`."""
-    lines = [f"# Interview card: fill in the fields, then run `make publish`."]
+    lines = ["# Interview card: fill in the fields, then run `make publish`."]
     values = {"title": title, "date": date.isoformat(), "source": source}
     for name, spec in CARD_FIELDS.items():
         lines.append(f"\n# {spec.help}{' (required)' if spec.required else ''}")

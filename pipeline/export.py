@@ -7,11 +7,20 @@ per format, in the manner of whisper's WriteVTT/WriteSRT.
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.cache import Stamps
+from pipeline.files import sha256_file, sha256_text, write_text
 from pipeline.model import Segment, Transcript, turns
+
+log = logging.getLogger(__name__)
+
+# The file editors correct; the pipeline reads it back (corrections.py).
+EDITABLE = "transcript.txt"
 
 # Caption limits readers can follow: two lines of 42 characters, at most 7 seconds.
 LINE_CHARS = 42
@@ -84,30 +93,36 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-class WriteVTT:
-    extension = "vtt"
+class _CueWriter:
+    """Numbered caption cues; subclasses say how a time and a cue's text are written."""
+
+    header: list[str] = []
+    separator = "."
 
     def render(self, transcript: Transcript) -> str:
-        blocks = ["WEBVTT"]
+        blocks = list(self.header)
         for i, cue in enumerate(cues(transcript), 1):
-            text = _escape_vtt(wrap(cue.text))
-            if cue.speaker:
-                text = f"<v {_escape_vtt(cue.speaker)}>{text}"
-            blocks.append(f"{i}\n{timestamp(cue.start)} --> {timestamp(cue.end)}\n{text}")
+            times = f"{timestamp(cue.start, self.separator)} --> {timestamp(cue.end, self.separator)}"
+            blocks.append(f"{i}\n{times}\n{self.text(cue)}")
         return "\n\n".join(blocks) + "\n"
 
+    def text(self, cue: Cue) -> str:
+        raise NotImplementedError
 
-class WriteSRT:
-    extension = "srt"
 
-    def render(self, transcript: Transcript) -> str:
-        blocks = []
-        for i, cue in enumerate(cues(transcript), 1):
-            text = wrap(cue.text)
-            if cue.speaker:
-                text = f"{cue.speaker}: {text}"
-            blocks.append(f"{i}\n{timestamp(cue.start, ',')} --> {timestamp(cue.end, ',')}\n{text}")
-        return "\n\n".join(blocks) + "\n"
+class WriteVTT(_CueWriter):
+    extension, header = "vtt", ["WEBVTT"]
+
+    def text(self, cue: Cue) -> str:
+        text = _escape_vtt(wrap(cue.text))
+        return f"<v {_escape_vtt(cue.speaker)}>{text}" if cue.speaker else text
+
+
+class WriteSRT(_CueWriter):
+    extension, separator = "srt", ","
+
+    def text(self, cue: Cue) -> str:
+        return f"{cue.speaker}: {wrap(cue.text)}" if cue.speaker else wrap(cue.text)
 
 
 class WriteTXT:
@@ -123,7 +138,16 @@ class WriteTXT:
         return "\n\n".join(paragraphs) + "\n"
 
 
-WRITERS = (WriteVTT(), WriteSRT(), WriteTXT())
+class WriteJSON:
+    """The published transcript data (see pipeline/model.py for its shape)."""
+
+    extension = "json"
+
+    def render(self, transcript: Transcript) -> str:
+        return json.dumps(transcript.to_dict(), indent=1, ensure_ascii=False) + "\n"
+
+
+WRITERS = (WriteJSON(), WriteVTT(), WriteSRT(), WriteTXT())
 
 
 def render_all(transcript: Transcript) -> dict[str, str]:
@@ -134,3 +158,25 @@ def render_all(transcript: Transcript) -> dict[str, str]:
 def _escape_vtt(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
+
+
+def write_files(out: Path, transcript: Transcript, label: str = "") -> None:
+    """Write every format into `out`; never overwrite a file an editor has changed.
+
+    What was written is remembered (a hash per file) so a hand edit can be told apart from
+    our own output. transcript.txt is the file editors correct (see corrections.py); a hand
+    edit to any other file is kept too, but nothing reads it, so we say so.
+    """
+    stamps = Stamps(out)
+    written = dict(before := stamps.read("export").get("files", {}))
+    for name, text in render_all(transcript).items():
+        target = out / name
+        if target.exists() and written.get(name) and sha256_file(target) != written[name]:
+            if name != EDITABLE:
+                log.warning("%s: %s was edited by hand; it is kept, but corrections belong in %s",
+                            label, target, EDITABLE)
+            continue
+        write_text(target, text)
+        written[name] = sha256_text(text)
+    if written != before:
+        stamps.record("export", "", files=written)

@@ -42,8 +42,7 @@ def fetch(card: Card) -> Fetched:
     """Make sure the card's media is on disk; download URLs only when not done before."""
     if not card.is_url:
         return _take_local(card)
-    stamps = Stamps(card.folder)
-    key = stamps.key(url=card.source, format=_format_for(card.source))
+    stamps, key = Stamps(card.folder), stage_key(card)
     provenance = read_json(card.folder / "provenance.json", {})
     done = card.folder / provenance.get("file", "source.missing")
     if stamps.is_fresh("fetch", key, [done]):
@@ -51,6 +50,11 @@ def fetch(card: Card) -> Fetched:
     fetched = _download(card)
     stamps.record("fetch", key, file=fetched.path.name)
     return fetched
+
+
+def stage_key(card: Card) -> str:
+    """What a download depends on: the URL and the format we ask for."""
+    return Stamps(card.folder).key(url=card.source, format=_format_for(card.source))
 
 
 def is_youtube(url: str) -> bool:

@@ -49,8 +49,7 @@ class Prepared:
 
 def prepare(folder: Path, source: Path, source_sha: str, *, youtube: bool = False) -> Prepared:
     """Make audio.wav, the web media and the poster, unless they are already made from this source."""
-    stamps = Stamps(folder)
-    key = stamps.key(source=source_sha, youtube=youtube, ffmpeg=ffmpeg_version(), **SETTINGS)
+    stamps, key = Stamps(folder), stage_key(folder, source_sha, youtube)
     last = stamps.read("prepare")
     if last.get("result"):
         done = _from_dict(folder, last["result"])
@@ -69,6 +68,7 @@ def prepare(folder: Path, source: Path, source_sha: str, *, youtube: bool = Fals
     result = Prepared(kind, duration, folder / "audio.wav", None, None,
                       video and int(video["width"]), video and int(video["height"]))
     _extract_audio(source, result.audio)
+    _check_complete(source, result.audio, duration)
     if kind == "video":
         result = replace(result, media=folder / "video.mp4", poster=folder / "poster.jpg")
         _web_video(source, result.media, video, audio, info)
@@ -78,6 +78,11 @@ def prepare(folder: Path, source: Path, source_sha: str, *, youtube: bool = Fals
         _web_audio(source, result.media, audio)
     stamps.record("prepare", key, result=result.to_dict())
     return result
+
+
+def stage_key(folder: Path, source_sha: str, youtube: bool) -> str:
+    """What prepared media depend on: the source's content, our settings, the ffmpeg build."""
+    return Stamps(folder).key(source=source_sha, youtube=youtube, ffmpeg=ffmpeg_version(), **SETTINGS)
 
 
 def probe(path: Path) -> dict:
@@ -134,6 +139,16 @@ def _extract_audio(source: Path, target: Path) -> None:
         out = ffmpeg.input(str(source)).output(str(tmp), format="wav", vn=None, ac=1,
                                                ar=SAMPLE_RATE, acodec="pcm_s16le")
         _run(out, source, "16 kHz audio")
+
+
+def _check_complete(source: Path, wav: Path, duration: float) -> None:
+    """ffmpeg decodes a truncated file without complaint: compare what it got with the
+    length the file claims, and refuse rather than publish half an interview."""
+    got = (wav.stat().st_size - 44) / (2 * SAMPLE_RATE)
+    if duration - got > max(2.0, 0.05 * duration):
+        wav.unlink()
+        raise MediaError(f"{source}: the file says it lasts {duration:.0f} s but only {got:.0f} s "
+                         "could be read: it is truncated or damaged. Copy or download it again.")
 
 
 def _web_video(source: Path, target: Path, video: dict, audio: dict, info: dict) -> None:

@@ -8,19 +8,23 @@ to print and which exit code to give.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import export, fetch, media, render, speakers, transcribe
+from pipeline import corrections, export, fetch, media, render, speakers, transcribe
 from pipeline.cache import Stamps
 from pipeline.config import Card, Site, load_card, load_site
 from pipeline.errors import PipelineError
-from pipeline.files import read_json, sha256_text, write_json, write_text
+from pipeline.files import read_json, write_json, write_text
 from pipeline.model import Transcript
 from pipeline.project import Project
 
 log = logging.getLogger(__name__)
+
+# The recogniser's own output; transcript.json is the published truth (after corrections).
+MACHINE_TRANSCRIPT = "transcript.machine.json"
 
 
 @dataclass
@@ -57,30 +61,50 @@ class Interrupted(Exception):
         self.slug, self.report = slug, report
 
 
-def publish(project: Project, slugs: tuple[str, ...] = ()) -> Report:
+def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False) -> Report:
     """Publish the named interviews (all when none are named) and rebuild the site."""
     started = time.monotonic()
     site = load_site(project.root)
     report, posts = Report(), []
     folders = _select(project, slugs, report)
     with project.lock():
+        _remove_leftovers(project)
         for folder in folders:
             try:
-                posts.append(_publish_one(project, folder, site, report))
+                posts.append(_publish_one(project, folder, site, report, force))
                 report.published.append(folder.name)
             except KeyboardInterrupt:
                 raise Interrupted(folder.name, report) from None
             except PipelineError as e:
                 report.failed[folder.name] = e.message
-                log.error("%s: failed: %s", folder.name, e.message)
             except Exception as e:  # a bug must not block the other interviews either
                 log.exception("%s: failed with an internal error", folder.name)
                 report.failed[folder.name] = f"internal error: {type(e).__name__}: {e}"
+            _remember_failure(folder, report.failed.get(folder.name))
         posts += _previously_published(project, site, slugs, report)
         render.render_site(project, site, posts)
     report.seconds = time.monotonic() - started
     report.site = project.site / "index.html"
     return report
+
+
+def _remove_leftovers(project: Project) -> None:
+    """A killed run leaves its temporary files (never a half-written output): clear them.
+    Safe because we hold the project lock, so no other run is writing."""
+    for folder in (project.media, project.transcripts, project.site):
+        for path in folder.glob("**/.*.tmp-*") if folder.is_dir() else []:
+            path.unlink(missing_ok=True)
+        for path in folder.glob("*/.download-*") if folder.is_dir() else []:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _remember_failure(folder: Path, message: str | None) -> None:
+    """Keep the last error for `pipeline status`; a success clears it."""
+    path = folder / ".stamps" / "failed.json"
+    if message:
+        write_json(path, {"error": message, "at": time.strftime("%Y-%m-%d %H:%M:%S")})
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _select(project: Project, slugs: tuple[str, ...], report: Report) -> list[Path]:
@@ -95,7 +119,8 @@ def _select(project: Project, slugs: tuple[str, ...], report: Report) -> list[Pa
     return [known[s] for s in slugs if s in known]
 
 
-def _publish_one(project: Project, folder: Path, site: Site, report: Report) -> Post:
+def _publish_one(project: Project, folder: Path, site: Site, report: Report,
+                 force: bool = False) -> Post:
     card = load_card(folder)
     work = report.work.setdefault(card.slug, [])
     before = _stage_stamps(project, card)
@@ -103,23 +128,22 @@ def _publish_one(project: Project, folder: Path, site: Site, report: Report) -> 
     prepared = media.prepare(card.folder, fetched.path, fetched.sha256,
                              youtube=fetch.is_youtube(card.source))
     out = project.transcript_folder(card.slug)
-    transcript = _transcribe(card, site, fetched, prepared, out)
-    transcript = speakers.label(card, prepared.audio, transcript, out)
-    _export(card, transcript, out)
+    machine = _transcribe(card, site, fetched, prepared, out, force)
+    machine = speakers.label(card, prepared.audio, machine, out)
+    transcript = _corrected(card, machine, out)
+    export.write_files(out, transcript, card.slug)
     after = _stage_stamps(project, card)
     work += [stage for stage in after if after[stage] != before.get(stage)]
     return Post(card, prepared, transcript, fetched.provenance, out)
 
 
 def _transcribe(card: Card, site: Site, fetched: fetch.Fetched, prepared: media.Prepared,
-                out: Path) -> Transcript:
-    """The transcribe stage: skipped when source, audio settings and model are unchanged."""
-    stamps = Stamps(out)
-    settings = site.transcribe
-    key = stamps.key(source=fetched.sha256, audio=media.SETTINGS["rate"], language=card.language,
-                     settings=settings.__dict__, identity=transcribe.model_identity(settings))
-    path = out / "transcript.json"
-    if stamps.is_fresh("transcribe", key, [path]):
+                out: Path, force: bool = False) -> Transcript:
+    """The machine's transcript: skipped when source, audio settings and model are unchanged."""
+    stamps, settings = Stamps(out), site.transcribe
+    key = transcribe.stage_key(out, fetched.sha256, card.language, settings)
+    path = out / MACHINE_TRANSCRIPT
+    if not force and stamps.is_fresh("transcribe", key, [path]):
         return Transcript.from_dict(read_json(path))
     log.info("%s: transcribing %.0f s of audio with %s", card.slug, prepared.duration, settings.model)
     transcript = transcribe.transcribe(prepared.audio, settings, card.language, label=card.slug)
@@ -127,23 +151,23 @@ def _transcribe(card: Card, site: Site, fetched: fetch.Fetched, prepared: media.
         log.warning("%s: no speech found in %s; the post will say so", card.slug, fetched.path.name)
     write_json(path, transcript.to_dict())
     stamps.record("transcribe", key)
+    if force and corrections.edited_transcript(out):
+        beside = out / "transcript.retranscribed.txt"
+        write_text(beside, export.WriteTXT().render(transcript))
+        log.warning("%s: re-transcribed into %s; your corrected transcript.txt is kept and still "
+                    "used. Copy what you want from the new file.", card.slug, beside)
     return transcript
 
 
-def _export(card: Card, transcript: Transcript, out: Path) -> None:
-    """Write captions and text; never overwrite a file an editor has changed."""
-    stamps = Stamps(out)
-    written = stamps.read("export").get("files", {})
-    for name, text in export.render_all(transcript).items():
-        target = out / name
-        if target.exists() and written.get(name) and sha256_text(target.read_text("utf-8")) != written[name]:
-            if sha256_text(text) != written[name]:
-                log.warning("%s: %s was edited by hand; keeping the edit, not overwriting it",
-                            card.slug, target)
-            continue
-        write_text(target, text)
-        written[name] = sha256_text(text)
-    stamps.record("export", "", files=written)
+def _corrected(card: Card, machine: Transcript, out: Path) -> Transcript:
+    """The editor's corrected text when there is one: from then on it is the truth."""
+    edited = corrections.edited_transcript(out)
+    if not edited:
+        return machine
+    names = {card.interviewer, *card.guests} | {s.speaker for s in machine.segments if s.speaker}
+    paragraphs = corrections.parse(edited.read_text(encoding="utf-8"), edited, names - {None, ""})
+    log.info("%s: using the corrected %s (%d paragraphs)", card.slug, edited, len(paragraphs))
+    return corrections.apply(machine, paragraphs)
 
 
 def _stage_stamps(project: Project, card: Card) -> dict[str, int]:

@@ -1,7 +1,7 @@
 """Speakers: who said what, named from the card.
 
 Voices are found from the sound alone: webrtcvad marks the voiced 10 ms frames, Resemblyzer's
-speaker encoder (its weights ship inside its wheel: no download, no account) embeds 1.6 s
+speaker encoder (its weights ship inside its wheel: no download, no account) embeds short
 windows of voiced audio, and the windows are clustered into as many voices as
 the card names (or an estimate). Windows never cross a pause, so a turn after even a short
 pause is heard on its own. Each word takes the voice heard during it, segments are split where
@@ -465,8 +465,8 @@ ALGORITHM = 1  # part of the stage key: raise it when a change here should relab
 def label(card: Card, audio: Path, transcript: Transcript, folder: Path) -> Transcript:
     """The speakers stage: name the speaker of every segment, splitting segments where the
     voice changes. Voices are found once per transcript and voice count (cached in
-    speakers.json); names are applied from the card every time, so renaming costs nothing.
-    The labelled transcript is written to transcript.json for exports and re-renders."""
+    speakers.json, with the names given); names come from the card every time, so renaming
+    a speaker costs no audio work."""
     if not transcript.segments:
         return transcript
     stamps = Stamps(folder)
@@ -486,7 +486,6 @@ def label(card: Card, audio: Path, transcript: Transcript, folder: Path) -> Tran
     labelled = apply(transcript, voices, names)
     write_json(path, {**found, "names": {voice_id(v): names[v] for v in sorted(names)},
                       "voices": {voice_id(v): _describe(stats[v], names[v]) for v in sorted(stats)}})
-    write_json(folder / "transcript.json", labelled.to_dict())
     return labelled
 
 

@@ -3,7 +3,8 @@
 # As root it runs apt-get; otherwise it says exactly what to install and fails.
 set -euo pipefail
 
-declare -A command_of=([ffmpeg]=ffprobe [espeak-ng]=espeak-ng [chromium]=chromium)
+declare -A command_of=([ffmpeg]=ffprobe [espeak-ng]=espeak-ng [chromium]=chromium
+                       [default-jre-headless]=java [npm]=npm)
 missing=()
 for package in "$@"; do
   command -v "${command_of[$package]:-$package}" >/dev/null 2>&1 || missing+=("$package")

@@ -1,0 +1,85 @@
+"""Serve: preview the built site on this machine as a web host would serve it.
+
+Python's own http.server ignores byte ranges, and without them browsers cannot seek in
+media, so `?t=` links would start at 0. This server answers ranges, serves the site under
+the path of site.yaml's base_url, and answers unknown addresses with the site's 404 page.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import io
+import logging
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+log = logging.getLogger(__name__)
+
+
+class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with single byte ranges, under a path prefix, with the site's 404 page."""
+
+    prefix = "/"
+
+    def translate_path(self, path: str) -> str:
+        path = urlsplit(path).path
+        if path == self.prefix.rstrip("/"):
+            path = self.prefix
+        if not path.startswith(self.prefix):
+            return os.path.join(self.directory, ".not-found")  # outside the site
+        return super().translate_path("/" + path[len(self.prefix):])
+
+    def send_head(self):
+        path = self.translate_path(self.path)
+        match = re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range", "").strip())
+        if not match or not (match[1] or match[2]) or not os.path.isfile(path):
+            return super().send_head()
+        size = os.path.getsize(path)
+        first = int(match[1]) if match[1] else max(size - int(match[2]), 0)
+        last = min(int(match[2]), size - 1) if match[1] and match[2] else size - 1
+        if first > last:
+            self.send_error(416, "Range not satisfiable")
+            return None
+        with open(path, "rb") as f:
+            f.seek(first)
+            body = f.read(last - first + 1)
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(path))
+        self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        return io.BytesIO(body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args) -> None:
+        log.debug("serve: " + format, *args)
+
+
+class SiteServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # Browsers drop media connections they no longer need; that is not an error.
+        log.debug("serve: connection from %s ended early", client_address[0])
+
+
+def make_server(site: Path, host: str = "127.0.0.1", port: int = 8000, prefix: str = "/") -> SiteServer:
+    """A server for the site folder at http://HOST:PORT/PREFIX (port 0 picks a free one)."""
+    prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
+    handler = type("Handler", (SiteHandler,), {"prefix": prefix})
+    return SiteServer((host, port), functools.partial(handler, directory=str(site)))

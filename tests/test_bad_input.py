@@ -1,0 +1,223 @@
+"""Bad input and rough handling: clear messages, nothing lost, nothing half-written.
+
+The kill, lock and Ctrl-C tests run a real `pipeline publish` process and really signal it.
+"""
+
+import contextlib
+import functools
+import http.server
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import ffmpeg
+import pytest
+
+from conftest import add_interview, write_card
+from pipeline.synth import synthesize_interview
+
+PIPELINE = [sys.executable, "-m", "pipeline"]
+
+
+def start_publish(project, *args):
+    return subprocess.Popen([*PIPELINE, "-C", str(project), "-v", "publish", *args],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+
+
+def wait_for(process, text, timeout=120):
+    """Read the process's stderr until a line contains `text`; return what was read."""
+    seen, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return "".join(seen)
+    process.kill()
+    raise AssertionError(f"never saw {text!r}; stderr was:\n{''.join(seen)}")
+
+
+def leftovers(project):
+    return [p for p in project.rglob("*") if ".tmp-" in p.name or p.name.startswith(".download-")]
+
+
+def snapshot(project, slug):
+    """What an uninterrupted publish produces, for comparison."""
+    out = project / "transcripts" / slug
+    return {
+        "transcript": json.loads((out / "transcript.json").read_text()),
+        "vtt": (out / "transcript.vtt").read_text(),
+        "page": (project / "site" / slug / "index.html").read_text(),
+        "index": (project / "site" / "index.html").read_text(),
+        "media": sorted(p.name for p in (project / "site" / slug).iterdir()),
+    }
+
+
+class SlowHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files in small slow chunks, so a download can be interrupted half-way."""
+
+    def copyfile(self, source, outputfile):
+        while chunk := source.read(16384):
+            outputfile.write(chunk)
+            time.sleep(0.05)
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def slow_server(folder):
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(SlowHandler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def reencode_source(short_speech, tmp_path_factory):
+    """A video that needs re-encoding (MPEG-4 part 2 in MKV), so prepare takes a while."""
+    path = tmp_path_factory.mktemp("mkv") / "talk.mkv"
+    ffmpeg.output(ffmpeg.input("testsrc2=size=1280x720:rate=25", f="lavfi", t=10),
+                  ffmpeg.input(str(short_speech["wav"])), str(path),
+                  vcodec="mpeg4", acodec="libvorbis", shortest=None).run(quiet=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def baseline(reencode_source, short_speech, tmp_path_factory):
+    """The same interviews published without interruption."""
+    project = tmp_path_factory.mktemp("baseline")
+    add_interview(project, "talk", reencode_source)
+    with slow_server(short_speech["mp4"].parent) as url:
+        write_card(project, "remote", f"{url}/short.mp4")
+        process = start_publish(project)
+        assert process.wait(timeout=300) == 0, process.stderr.read()
+    return project
+
+
+@pytest.mark.parametrize("slug, moment", [
+    ("remote", "remote: downloading"),
+    ("talk", "talk: encoding web video"),
+    ("talk", "talk: transcribing"),
+    ("talk", "talk: transcribed"),
+])
+def test_killed_run_recovers_to_the_same_result(slug, moment, baseline, reencode_source,
+                                                  short_speech, tmp_path):
+    add_interview(tmp_path, "talk", reencode_source)
+    with slow_server(short_speech["mp4"].parent) as url:
+        write_card(tmp_path, "remote", f"{url}/short.mp4")
+        process = start_publish(tmp_path, slug)
+        wait_for(process, moment)
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(timeout=30) == -signal.SIGKILL
+        again = start_publish(tmp_path)
+        assert again.wait(timeout=300) == 0, again.stderr.read()
+    assert leftovers(tmp_path) == []
+    for name in ("talk", "remote"):
+        got, want = snapshot(tmp_path, name), snapshot(baseline, name)
+        assert got["transcript"] == want["transcript"]
+        assert got["vtt"] == want["vtt"] and got["media"] == want["media"]
+        assert got["page"].replace(str(tmp_path), "") == want["page"].replace(str(baseline), "")
+
+
+def test_two_publishes_at_once_refuse_clearly(reencode_source, tmp_path):
+    add_interview(tmp_path, "talk", reencode_source)
+    first = start_publish(tmp_path)
+    wait_for(first, "talk: preparing")
+    second = subprocess.run([*PIPELINE, "-C", str(tmp_path), "publish"], capture_output=True,
+                            text=True, timeout=60)
+    assert first.wait(timeout=300) == 0
+    assert second.returncode == 1
+    assert "Another publish is running" in second.stderr and "Traceback" not in second.stderr
+    assert (tmp_path / "site" / "talk" / "index.html").exists()
+
+
+def test_ctrl_c_stops_cleanly_and_says_what_finished(short_speech, reencode_source, tmp_path):
+    add_interview(tmp_path, "a-first", short_speech["mp4"])
+    add_interview(tmp_path, "b-second", reencode_source)
+    process = start_publish(tmp_path)
+    wait_for(process, "b-second: transcribing")
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    message = process.stderr.read()
+    assert "Interrupted while working on b-second" in message
+    assert "Finished before that: a-first" in message and "Traceback" not in message
+    assert leftovers(tmp_path) == []
+    assert not (tmp_path / "transcripts" / "b-second" / "transcript.json").exists()
+
+
+def test_truncated_file(short_speech, project, run_cli):
+    folder = add_interview(project, "cut-short", short_speech["mp4"])
+    data = (folder / "short.mp4").read_bytes()
+    (folder / "short.mp4").write_bytes(data[: len(data) // 2])
+    add_interview(project, "fine", short_speech["mp4"])
+    result = run_cli(project, "publish")
+    assert result.exit_code == 1
+    assert "cut-short" in result.stderr and "truncated" in result.stderr
+    assert (project / "site" / "fine" / "index.html").exists()
+    assert not (folder / "audio.wav").exists() and leftovers(project) == []
+
+
+def test_silent_recording_publishes_with_no_speech_notice(project, run_cli, tmp_path):
+    silent = tmp_path / "silence.mp3"
+    ffmpeg.input("anullsrc=r=44100:cl=mono", f="lavfi", t=8).output(str(silent)).run(quiet=True)
+    add_interview(project, "quiet-room", silent)
+    result = run_cli(project, "publish")
+    assert result.exit_code == 0, result.output
+    assert "no speech found" in result.stderr
+    page = (project / "site" / "quiet-room" / "index.html").read_text()
+    assert "No speech was found" in page
+    data = json.loads((project / "transcripts" / "quiet-room" / "transcript.json").read_text())
+    assert data["segments"] == []
+
+
+def test_speech_in_another_language_is_reported(project, run_cli, tmp_path):
+    german = tmp_path / "german.wav"
+    synthesize_interview([{"speaker": "A", "text": "Guten Tag, ich heiße Helen und ich schreibe "
+                           "jede Woche einen Blog über die Arbeit im Rathaus."}], {"A": "de"}, german)
+    add_interview(project, "auf-deutsch", german)
+    result = run_cli(project, "publish")
+    assert result.exit_code == 1
+    assert "auf-deutsch" in result.stderr and "does not sound like the card's language 'en'" in result.stderr
+    assert not (project / "transcripts" / "auf-deutsch" / "transcript.json").exists()
+
+
+def test_hostile_transcript_text_is_escaped(short_speech, project, run_cli):
+    add_interview(project, "hostile-edit", short_speech["mp4"])
+    assert run_cli(project, "publish").exit_code == 0
+    txt = project / "transcripts" / "hostile-edit" / "transcript.txt"
+    txt.write_text("[00:00:00] Eve Hacker: </textarea><script>alert(1)</script> \"quoted\" & more\n")
+    assert run_cli(project, "publish").exit_code == 0
+    page = (project / "site" / "hostile-edit" / "index.html").read_text()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    assert "</textarea><script>" not in page
+    vtt = (project / "transcripts" / "hostile-edit" / "transcript.vtt").read_text()
+    assert "<script>" not in vtt and "&lt;script&gt;" in vtt
+
+
+def test_status_shows_states_edits_and_errors(short_speech, project, run_cli):
+    add_interview(project, "good", short_speech["mp4"])
+    bad = write_card(project, "bad", "fake.mp4")
+    (bad / "fake.mp4").write_bytes(b"not media at all" * 50)
+    run_cli(project, "publish")
+    txt = project / "transcripts" / "good" / "transcript.txt"
+    txt.write_text(txt.read_text().replace("plain", "simple"))
+    result = run_cli(project, "status", "--format", "json")
+    rows = {r["slug"]: r for r in json.loads(result.stdout)}
+    assert rows["good"]["stages"] == {"fetch": "local file", "prepare": "done", "transcribe": "done"}
+    assert rows["good"]["transcript"] == "corrected by hand" and rows["good"]["next"] == "nothing"
+    assert rows["bad"]["stages"]["prepare"] == "failed" and "cannot read it" in rows["bad"]["error"]
+    shutil.copyfile(short_speech["mp3"], project / "media" / "good" / "short.mp4")  # new source
+    rows = {r["slug"]: r for r in json.loads(run_cli(project, "status", "--format", "json").stdout)}
+    assert rows["good"]["stages"]["prepare"] == "stale" and rows["good"]["next"] == "prepare"
+    table = run_cli(project, "status").stdout
+    assert "corrected by hand" in table and "last error" in table

@@ -1,0 +1,84 @@
+"""Cards and site settings: every problem reported at once, with the field named."""
+
+import datetime
+
+import pytest
+
+from pipeline.config import CARD_FIELDS, SITE_FIELDS, TRANSCRIBE_FIELDS, load_card, load_site
+from pipeline.errors import CardError
+
+from conftest import write_card, ROOT
+
+
+def test_valid_card_is_parsed(project):
+    folder = write_card(project, "helen-ward", "https://example.org/v.mp4",
+                        tags=["blogging"], intro="Hello *there*")
+    card = load_card(folder)
+    assert card.slug == "helen-ward"
+    assert card.date == datetime.date(2026, 1, 15)
+    assert card.is_url
+    assert card.guests == ("Helen Ward",)
+    assert card.tags == ("blogging",)
+    assert card.language == "en"
+
+
+def test_every_problem_is_reported_at_once(project):
+    folder = project / "media" / "bad-card"
+    folder.mkdir()
+    (folder / "interview.yaml").write_text(
+        "titel: Oops\ndate: 2026-13-45\nsource: ftp://example.org/x.mp4\nguests: Helen\n")
+    with pytest.raises(CardError) as caught:
+        load_card(folder)
+    problems = caught.value.problems
+    text = "\n".join(problems)
+    assert "unknown field 'titel'; did you mean 'title'?" in text
+    assert "'title' is required" in text
+    assert "not a date" in text and "YYYY-MM-DD" in text
+    assert "only http and https" in text
+    assert "'guests' must be a list" in text
+    assert len(problems) == 5
+    assert str(folder / "interview.yaml") in caught.value.message
+
+
+def test_not_yaml(project):
+    folder = project / "media" / "broken"
+    folder.mkdir()
+    (folder / "interview.yaml").write_text("title: [unclosed\n")
+    with pytest.raises(CardError, match="not valid YAML at line"):
+        load_card(folder)
+
+
+@pytest.mark.parametrize("source, message", [
+    ("javascript:alert(1)", "only http and https"),
+    ("file:///etc/passwd", "only http and https"),
+    ("../other/video.mp4", "inside the card's folder"),
+    ("missing.mp4", "no such file"),
+])
+def test_unsafe_or_missing_sources(project, source, message):
+    folder = write_card(project, "some-talk", source)
+    with pytest.raises(CardError, match=message):
+        load_card(folder)
+
+
+def test_unsafe_slug(project):
+    folder = write_card(project, "Bad Slug!", "https://example.org/v.mp4")
+    with pytest.raises(CardError, match="not a usable slug"):
+        load_card(folder)
+
+
+def test_site_settings_defaults_and_errors(tmp_path):
+    assert load_site(tmp_path).transcribe.model == "tiny.en"
+    (tmp_path / "site.yaml").write_text("title: My site\ntranscribe:\n  modle: small\n  beam_size: wide\n")
+    with pytest.raises(CardError) as caught:
+        load_site(tmp_path)
+    text = "\n".join(caught.value.problems)
+    assert "unknown field 'transcribe.modle'; did you mean 'model'?" in text
+    assert "'transcribe.beam_size' must be a whole number" in text
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    for name in list(CARD_FIELDS) + list(SITE_FIELDS):
+        assert f"`{name}`" in readme, f"README does not document the field '{name}'"
+    for name in TRANSCRIBE_FIELDS:
+        assert f"`transcribe.{name}`" in readme, f"README does not document 'transcribe.{name}'"

@@ -1,0 +1,591 @@
+"""Post pages, index, tag pages, 404, feeds and structured data, checked by real engines.
+
+A module-scoped site is published for real (ffmpeg, Whisper) from the bundled sample video
+(148 s, so ?t=30 lies inside it) and the session's short MP3; a YouTube post is made from
+files as fetch and prepare leave them for a YouTube URL (nothing can be downloaded here).
+Chapters and quotes come from their own stage; until it fills Post.chapters/quotes, this
+module sets them itself and re-renders through the real render code.
+
+It is served by pipeline.serve on 127.0.0.1 (with byte ranges, which media seeking needs) and
+opened in Debian's Chromium through Playwright, with every request off 127.0.0.1 blocked.
+Set PAGES_SCREENSHOTS=/some/folder to keep screenshots of every page at 1280 and 375 px.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import feedparser
+import pytest
+import webvtt
+from axe_playwright_python.sync_playwright import Axe
+from click.testing import CliRunner
+from playwright.sync_api import sync_playwright
+
+from conftest import SAMPLE, add_interview, write_card
+from pipeline import publish, render
+from pipeline.cache import Stamps
+from pipeline.cli import cli
+from pipeline.config import load_card, load_site
+from pipeline.errors import CardError
+from pipeline.files import write_json
+from pipeline.media import Prepared
+from pipeline.model import Segment, Transcript
+from pipeline.project import DEFAULT_TEMPLATES, Project
+from pipeline.serve import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--autoplay-policy=no-user-gesture-required", "--mute-audio"]
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
+BASE = "/archive/"  # site.yaml's base_url has a path, as on many real hosts
+YOUTUBE_ID = "M7lc1UVf-VE"
+
+# What the chapters and quotes stage would find in the sample (times from its truth.json).
+VIDEO_CHAPTERS = [
+    {"start": 0.0, "end": 29.5, "title": "Why senior managers should blog"},
+    {"start": 29.5, "end": 61.9, "title": "What to write, and how often"},
+    {"start": 61.9, "end": 97.2, "title": "The real risks: press and lawyers"},
+    {"start": 97.2, "end": 121.2, "title": "What changed for staff and residents"},
+    {"start": 121.2, "end": 147.8, "title": "Advice for a new chief executive"},
+]
+VIDEO_QUOTES = [
+    {"speaker": "Helen Ward", "start": 8.4, "end": 10.6,
+     "text": "Because people trust what they can see."},
+    {"speaker": "Helen Ward", "start": 66.7, "end": 69.0,
+     "text": "The risks are smaller than people think."},
+    {"speaker": "Helen Ward", "start": 126.5, "end": 128.2, "text": "Start small and start now."},
+]
+YOUTUBE_CHAPTERS = [{"start": 0.0, "end": 3.5, "title": "Why write a blog"},
+                    {"start": 3.5, "end": None, "title": "Trust and plain words"}]
+
+# Stand-ins for the chapters/quotes partials, used only while templates/ has none of its own.
+CHAPTERS_PARTIAL = """\
+{% if chapters %}
+<nav class="chapters" aria-label="Chapters">
+  <h2>Chapters</h2>
+  <ol>
+{% for c in chapters %}
+    <li><a href="?t={{ c.start | int }}" data-t="{{ c.start }}"><span class="chapter-time">{{ c.start | clock }}</span> <span>{{ c.title }}</span></a></li>
+{% endfor %}
+  </ol>
+</nav>
+{% endif %}
+"""
+QUOTES_PARTIAL = """\
+{% if post.quotes %}
+<section class="quotes" aria-labelledby="quotes-heading">
+  <h2 id="quotes-heading">Quotes</h2>
+{% for q in post.quotes %}
+  <figure>
+    <blockquote><p>{{ q.text }}</p></blockquote>
+    <figcaption>{{ q.speaker }}, <a href="?t={{ q.start | int }}" data-t="{{ q.start }}">at {{ q.start | clock }}</a></figcaption>
+  </figure>
+{% endfor %}
+</section>
+{% endif %}
+"""
+
+
+# ---------------------------------------------------------------------------- the site
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, short_speech) -> Path:
+    """A published project: self-hosted video, audio-only and YouTube posts."""
+    root = tmp_path_factory.mktemp("pages")
+    (root / "site.yaml").write_text(
+        "title: Council Conversations\n"
+        f"base_url: https://interviews.example.org{BASE}\n"
+        "language: en\nauthor: Northfield Borough Council\n"
+        "description: Long-form interviews about open local government.\n", encoding="utf-8")
+    card = load_card(SAMPLE)
+    add_interview(root, "council-video", SAMPLE / "interview.mp4", title=card.title,
+                  date=card.date.isoformat(), intro=card.intro, tags=list(card.tags))
+    add_interview(root, "audio-only", short_speech["mp3"], title="Five minutes on plain words",
+                  date="2026-10-01", tags=["Blogging", "plain language"], reviewed=True,
+                  intro="A short *audio-only* conversation.")
+    result = CliRunner().invoke(cli, ["-C", str(root), "-q", "publish"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    _make_youtube_post(root, "youtube-talk", like="audio-only")
+
+    project = Project(root)
+    posts = {f.name: publish._cached_post(project, f) for f in project.card_folders()}
+    _add_chapters(root, posts["council-video"], VIDEO_CHAPTERS, VIDEO_QUOTES)
+    _add_chapters(root, posts["youtube-talk"], YOUTUBE_CHAPTERS, [])
+    for name, text in (("_chapters.html", CHAPTERS_PARTIAL), ("_quotes.html", QUOTES_PARTIAL)):
+        if not (DEFAULT_TEMPLATES / name).exists():
+            (root / "templates").mkdir(exist_ok=True)
+            (root / "templates" / name).write_text(text, encoding="utf-8")
+    render.render_site(project, load_site(root), list(posts.values()))
+    return root
+
+
+def _make_youtube_post(root: Path, slug: str, like: str) -> None:
+    """Leave the files fetch and prepare leave for a YouTube URL (audio from another post)."""
+    folder = write_card(root, slug, f"https://www.youtube.com/watch?v={YOUTUBE_ID}",
+                        title="Open data in plain words", date="2026-06-01", tags=["open data"])
+    source = root / "media" / like
+    shutil.copyfile(source / "audio.wav", folder / "audio.wav")
+    write_json(folder / "provenance.json", {"origin": "url", "extractor": "Youtube", "id": YOUTUBE_ID,
+                                            "file": "source.m4a", "sha256": "0" * 64})
+    duration = Stamps(source).read("prepare")["result"]["duration"]
+    prepared = Prepared("youtube", duration, folder / "audio.wav", None, None)
+    write_json(folder / ".stamps" / "prepare.json", {"key": "", "result": prepared.to_dict()})
+    shutil.copytree(root / "transcripts" / like, root / "transcripts" / slug)
+
+
+def _add_chapters(root: Path, post: publish.Post, chapters: list[dict], quotes: list[dict]) -> None:
+    """What the chapters stage hands the page: Post fields, chapters.vtt and chapters.json."""
+    post.chapters, post.quotes = chapters, quotes
+    items = render.chapter_list(post)
+    stamp = lambda s: f"{int(s // 3600):02d}:{int(s % 3600 // 60):02d}:{s % 60:06.3f}"  # noqa: E731
+    cues = [f"{i}\n{stamp(c['start'])} --> {stamp(c['end'])}\n{c['title']}" for i, c in enumerate(items, 1)]
+    folder = root / "transcripts" / post.card.slug
+    (folder / "chapters.vtt").write_text("WEBVTT\n\n" + "\n\n".join(cues) + "\n", encoding="utf-8")
+    write_json(folder / "chapters.json", {"version": "1.2.0", "chapters": [
+        {"startTime": c["start"], "endTime": c["end"], "title": c["title"]} for c in items]})
+
+
+@pytest.fixture(scope="module")
+def server(built) -> str:
+    """Serve site/ at BASE on 127.0.0.1 (a free port) for the module; stop it afterwards."""
+    httpd = make_server(built / "site", "127.0.0.1", 0, BASE)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}{BASE}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser, server):
+    """open_page(path, **context options) -> a Page with only the local server reachable."""
+    contexts = []
+
+    def open_(path: str, **options):
+        context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
+        contexts.append(context)
+        context.set_default_timeout(15_000)
+        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server)
+                      else route.abort())
+        page = context.new_page()
+        page.goto(server + path)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+PAGES = {"video": "council-video/", "youtube": "youtube-talk/", "audio": "audio-only/",
+         "index": "", "tag": "tags/blogging/", "404": "404.html"}
+
+
+# ---------------------------------------------------------------------------- what is built
+
+def test_publish_writes_every_page_feed_and_download(built):
+    site = built / "site"
+    for path in ["index.html", "404.html", "feed.xml", "rss.xml", "sitemap.xml", "robots.txt",
+                 "tags/index.html", "tags/blogging/index.html", "tags/plain-language/index.html",
+                 "tags/open-data/index.html", "static/style.css", "static/player.js"]:
+        assert (site / path).is_file(), path
+    video = (site / "council-video" / "index.html").read_text()
+    for name in ["transcript.txt", "transcript.vtt", "transcript.srt", "transcript.json",
+                 "chapters.json", "video.mp4"]:
+        assert f'href="{name}" download' in video, name
+        assert (site / "council-video" / name).is_file()
+    assert '<track kind="chapters" src="chapters.vtt"' in video
+    assert "Machine-made transcript" in video  # the card does not say reviewed
+    audio = (site / "audio-only" / "index.html").read_text()
+    assert "Machine-made transcript" not in audio  # reviewed: true
+    assert "<audio id=\"player\"" in audio and "audio.m4a" in audio
+    youtube = (site / "youtube-talk" / "index.html").read_text()
+    assert f"https://www.youtube-nocookie.com/embed/{YOUTUBE_ID}?" in youtube
+    assert "<video" not in youtube and not (site / "youtube-talk" / "video.mp4").exists()
+    # Newest first on the index; "Blogging" and "blogging" share one tag page.
+    index = (site / "index.html").read_text()
+    order = [index.index(f'href="./{slug}/"') for slug in ("council-video", "audio-only", "youtube-talk")]
+    assert order == sorted(order)
+    assert "Helen Ward leads Northfield Borough Council" in index  # the summary
+    blog_tag = (site / "tags" / "blogging" / "index.html").read_text()
+    assert "council-video/" in blog_tag and "audio-only/" in blog_tag and "youtube-talk/" not in blog_tag
+    # 404 is served at any depth: its links start at the site's own path.
+    assert f'href="{BASE}static/style.css"' in (site / "404.html").read_text()
+
+
+def test_sitemap_lists_every_page(built):
+    urls = ET.parse(built / "site" / "sitemap.xml").getroot()
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    locs = [u.findtext("s:loc", namespaces=ns) for u in urls.findall("s:url", ns)]
+    base = f"https://interviews.example.org{BASE}"
+    assert {base, base + "council-video/", base + "audio-only/", base + "youtube-talk/",
+            base + "tags/", base + "tags/blogging/"} <= set(locs)
+    assert len(locs) == len(set(locs))
+
+
+def test_preview_server_answers_ranges_and_404(server, tmp_path):
+    request = urllib.request.Request(server + "council-video/video.mp4", headers={"Range": "bytes=100-199"})
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 206 and len(response.read()) == 100
+        assert response.headers["Content-Range"].startswith("bytes 100-199/")
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(server + "no/such/page/")
+    assert missing.value.code == 404 and b"Page not found" in missing.value.read()
+    result = CliRunner().invoke(cli, ["-C", str(tmp_path), "serve"])
+    assert result.exit_code == 1 and "run `pipeline publish` first" in result.output
+
+
+# ---------------------------------------------------------------------------- accessibility
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_axe_finds_no_wcag_violations(open_page, name, built):
+    page = open_page(PAGES[name])
+    _wait_for_player(page)
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
+                                       "resultTypes": ["violations"]})
+    assert results.violations_count == 0, results.generate_report()
+    _screenshots(page, name)
+
+
+@pytest.mark.parametrize("scheme,width", [("dark", 1280), ("light", 320)])
+def test_axe_dark_scheme_and_narrow_screen(open_page, scheme, width):
+    page = open_page(PAGES["video"], color_scheme=scheme, viewport={"width": width, "height": 800})
+    _wait_for_player(page)
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
+                                       "resultTypes": ["violations"]})
+    assert results.violations_count == 0, results.generate_report()
+    # Reflow (WCAG 1.4.10): nothing scrolls sideways at 320 CSS px.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_axe_is_really_checking(browser):
+    page = browser.new_page()
+    page.set_content('<!DOCTYPE html><html><title>x</title><body><img src="x.png"><a href="#"></a></body></html>')
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    assert {"image-alt", "link-name", "html-has-lang"} <= {v["id"] for v in results.response["violations"]}
+    page.close()
+
+
+def test_every_page_is_valid_html(built, tmp_path):
+    if not VNU.is_file():
+        pytest.fail(f"{VNU} is missing: run `npm ci --ignore-scripts` (or `make test`) first")
+    pages = sorted((built / "site").rglob("*.html"))
+    assert len(pages) >= 9
+    broken = tmp_path / "broken.html"  # proves the checker is really checking
+    broken.write_text("<!DOCTYPE html><html lang=en><title>x</title><p><div></p></div><a href=x id=a id=a>")
+    out = subprocess.run(["java", "-jar", str(VNU), "--format", "json", "--also-check-css",
+                          *map(str, pages), str(broken), str(ROOT / "templates/static/style.css")],
+                         capture_output=True, text=True, timeout=180)
+    messages = json.loads(out.stderr)["messages"]
+    errors = [m for m in messages if m["type"] == "error" or m.get("subType") == "fatal"]
+    assert {Path(m["url"]).name for m in errors} == {"broken.html"}, \
+        "\n".join(f"{m['url']}:{m.get('lastLine')}: {m['message']}" for m in errors)
+
+
+# ---------------------------------------------------------------------------- behaviour
+
+def test_captions_and_chapters_tracks_load_every_cue(open_page, built):
+    page = open_page(PAGES["video"])
+    counts = page.evaluate("""async () => {
+        const count = (track) => new Promise((resolve, reject) => {
+            track.track.mode = "hidden";
+            if (track.readyState === 2) return resolve(track.track.cues.length);
+            track.addEventListener("load", () => resolve(track.track.cues.length));
+            track.addEventListener("error", () => reject(new Error("track failed: " + track.src)));
+        });
+        return [await count(document.querySelector("track[kind=captions]")),
+                await count(document.querySelector("track[kind=chapters]"))];
+    }""")
+    captions = webvtt.read(str(built / "site" / "council-video" / "transcript.vtt"))
+    assert counts == [len(captions), len(VIDEO_CHAPTERS)]
+    assert len(captions) > 10
+
+
+def test_keyboard_activates_transcript_line_and_chapter(open_page):
+    page = open_page(PAGES["video"])
+    _wait_for_player(page)
+    chapter = page.get_by_role("navigation", name="Chapters").get_by_role("link").nth(2)
+    line = page.locator(".turn a.time").nth(1)
+    for link, expected in ((chapter, int(VIDEO_CHAPTERS[2]["start"])),
+                           (line, float(line.get_attribute("data-t")))):
+        _focus_by_tab(page, link)
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {expected}) < 1.5")
+        assert page.url.endswith(f"?t={int(expected)}")  # the address names the moment
+    # The turn being spoken is marked, and the chapter it belongs to.
+    page.wait_for_function("document.querySelector('.turn.current') !== null")
+    assert page.locator(".turn.current a.time").get_attribute("data-t") == line.get_attribute("data-t")
+
+
+def test_t_parameter_starts_the_player_there(open_page):
+    page = open_page(PAGES["video"] + "?t=30")
+    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 30) < 0.5")
+    page.wait_for_function("document.querySelector('.chapters a.current, nav[aria-label=Chapters] a.current')")
+    current = page.locator(".chapters a.current, nav[aria-label=Chapters] a.current")
+    assert VIDEO_CHAPTERS[1]["title"] in current.inner_text()  # 30 s is in the second chapter
+    # The YouTube embed starts there too (its player reloads at the moment).
+    page = open_page(PAGES["youtube"] + "?t=30")
+    page.wait_for_function("document.getElementById('player').src.includes('start=30')")
+
+
+def test_youtube_links_seek_the_embed(open_page):
+    page = open_page(PAGES["youtube"])
+    chapter = page.get_by_role("navigation", name="Chapters").get_by_role("link").nth(1)
+    _focus_by_tab(page, chapter)
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('player').src.includes('start=3')")
+    assert page.url.endswith("?t=3")
+
+
+def test_without_javascript_every_moment_is_a_link(open_page, built):
+    page = open_page(PAGES["video"], java_script_enabled=False)
+    chapters = page.get_by_role("navigation", name="Chapters").get_by_role("link")
+    assert [a.get_attribute("href") for a in chapters.all()] == \
+        [f"?t={int(c['start'])}" for c in VIDEO_CHAPTERS]
+    quotes = page.locator("blockquote")
+    assert quotes.count() == len(VIDEO_QUOTES)
+    for quote, expected in zip(quotes.all(), VIDEO_QUOTES):
+        assert expected["text"] in quote.inner_text()
+        href = quote.evaluate("q => (q.closest('figure') || q).querySelector('a[href]').getAttribute('href')")
+        assert href == f"?t={int(expected['start'])}"
+    turns = page.locator(".turn")
+    assert turns.count() >= 2
+    for turn in turns.all():
+        assert re.fullmatch(r"\?t=\d+", turn.locator("a").first.get_attribute("href"))
+    assert page.locator("button.follow").is_hidden()  # a control that needs scripting
+    # Following a link still lands on the moment's address.
+    chapters.nth(1).click()
+    assert page.url.endswith(f"council-video/?t={int(VIDEO_CHAPTERS[1]['start'])}")
+
+
+@pytest.mark.parametrize("name,width", [("audio", 375), ("video", 1280)])
+def test_focus_is_never_hidden_under_the_player(open_page, name, width):
+    """WCAG 2.4.11: coming back up to a control (Shift+Tab after scrolling down), the browser
+    scrolls it into view; it must not land under the sticky player."""
+    page = open_page(PAGES[name], viewport={"width": width, "height": 400})
+    _wait_for_player(page)
+    hidden = page.evaluate("""() => {
+        const hidden = [];
+        for (const el of document.querySelectorAll('main a[href], main button:not([hidden])')) {
+            if (!el.getClientRects().length) continue;  // not rendered (fallback inside <audio>)
+            const r0 = el.getBoundingClientRect();
+            window.scrollTo(0, r0.bottom + scrollY + 5);  // just out of view above
+            el.focus();
+            const r = el.getBoundingClientRect();
+            const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+            if (!top || !(el.contains(top) || top.contains(el))) hidden.push(el.outerHTML.slice(0, 80));
+        }
+        return hidden;
+    }""")
+    assert hidden == []
+
+
+def test_follow_along_toggle_respects_reduced_motion(open_page):
+    page = open_page(PAGES["video"])
+    toggle = page.get_by_role("button", name="Follow along")
+    assert toggle.get_attribute("aria-pressed") == "true"
+    toggle.focus()
+    page.keyboard.press("Enter")
+    assert toggle.get_attribute("aria-pressed") == "false"
+    box = toggle.bounding_box()
+    assert box["width"] >= 24 and box["height"] >= 24
+    calm = open_page(PAGES["video"], reduced_motion="reduce")
+    assert calm.get_by_role("button", name="Follow along").get_attribute("aria-pressed") == "false"
+
+
+# ---------------------------------------------------------------------------- feeds, JSON-LD
+
+def test_atom_feed(built):
+    feed = feedparser.parse((built / "site" / "feed.xml").read_bytes())
+    assert not feed.bozo, feed.bozo_exception
+    base = f"https://interviews.example.org{BASE}"
+    assert feed.feed.id == base and feed.feed.title == "Council Conversations" and feed.feed.updated
+    assert any(link.rel == "self" and link.href == base + "feed.xml" for link in feed.feed.links)
+    assert [e.link for e in feed.entries] == [base + s for s in ("council-video/", "audio-only/", "youtube-talk/")]
+    for entry in feed.entries:
+        assert entry.id == entry.link and entry.updated and entry.title and entry.summary
+    video = feed.entries[0]
+    (enclosure,) = video.enclosures
+    assert enclosure.href == base + "council-video/video.mp4" and enclosure.type == "video/mp4"
+    assert int(enclosure.length) == (built / "site" / "council-video" / "video.mp4").stat().st_size
+    assert {t.term for t in video.tags} == {"local government", "blogging", "leadership"}
+    assert feed.entries[2].enclosures == []  # YouTube: nothing we host
+
+
+def test_rss_feed_with_podcasting_tags(built):
+    path = built / "site" / "rss.xml"
+    feed = feedparser.parse(path.read_bytes())
+    assert not feed.bozo, feed.bozo_exception
+    assert feed.version == "rss20" and feed.feed.title and feed.feed.link and feed.feed.language == "en"
+    base = f"https://interviews.example.org{BASE}"
+    audio = next(e for e in feed.entries if e.link == base + "audio-only/")
+    assert audio.id == audio.link and audio.published_parsed[:3] == (2026, 10, 1)
+    (enclosure,) = audio.enclosures
+    assert enclosure.type == "audio/mp4" and enclosure.href.endswith("audio-only/audio.m4a")
+    assert int(enclosure.length) > 0
+    podcast = "{https://podcastindex.org/namespace/1.0}"
+    items = {i.findtext("link"): i for i in ET.parse(path).getroot().iter("item")}
+    video = items[base + "council-video/"]
+    transcripts = {t.get("type"): t.get("url") for t in video.iter(podcast + "transcript")}
+    assert transcripts["text/vtt"] == base + "council-video/transcript.vtt"
+    assert "application/x-subrip" in transcripts
+    (chapters,) = video.iter(podcast + "chapters")
+    assert chapters.get("url") == base + "council-video/chapters.json"
+    assert chapters.get("type") == "application/json+chapters"
+    people = {(p.get("role"), p.text) for p in video.iter(podcast + "person")}
+    assert people == {("host", "Daniel Hughes"), ("guest", "Helen Ward")}
+
+
+def _json_ld(built: Path, slug: str) -> dict:
+    text = (built / "site" / slug / "index.html").read_text()
+    (block,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', text, re.S)
+    return json.loads(block)
+
+
+def test_json_ld_has_what_google_requires(built):
+    base = f"https://interviews.example.org{BASE}"
+    for slug, content in (("council-video", "contentUrl"), ("youtube-talk", "embedUrl")):
+        data = _json_ld(built, slug)
+        assert data["@context"] == "https://schema.org" and data["@type"] == "VideoObject"
+        # Google's required VideoObject fields, and the recommended ones we can fill.
+        assert data["name"] and data["description"] and data["thumbnailUrl"][0].startswith("https://")
+        assert datetime.datetime.fromisoformat(data["uploadDate"]).tzinfo is not None
+        assert re.fullmatch(r"PT(\d+H)?(\d+M)?\d+S", data["duration"])
+        assert data[content].startswith("https://")
+        page = base + slug + "/"
+        action = data["potentialAction"]
+        assert action["@type"] == "SeekToAction"
+        assert action["target"] == page + "?t={seek_to_second_number}"
+        assert action["startOffset-input"] == "required name=seek_to_second_number"
+        clips = data["hasPart"]
+        starts = [c["startOffset"] for c in clips]
+        assert len(set(starts)) == len(starts) == len(VIDEO_CHAPTERS if slug == "council-video" else YOUTUBE_CHAPTERS)
+        for clip in clips:
+            assert clip["@type"] == "Clip" and clip["name"]
+            assert isinstance(clip["startOffset"], int) and clip["endOffset"] > clip["startOffset"]
+            assert clip["url"] == f"{page}?t={clip['startOffset']}"
+    assert _json_ld(built, "youtube-talk")["thumbnailUrl"] == [f"https://i.ytimg.com/vi/{YOUTUBE_ID}/hqdefault.jpg"]
+    audio = _json_ld(built, "audio-only")
+    assert audio["@type"] == "AudioObject" and audio["contentUrl"].endswith("audio.m4a")
+
+
+def test_social_meta(built):
+    html = (built / "site" / "council-video" / "index.html").read_text()
+    base = f"https://interviews.example.org{BASE}council-video/"
+    for tag in (f'<meta property="og:url" content="{base}">', f'<link rel="canonical" href="{base}">',
+                f'<meta property="og:image" content="{base}poster.jpg">',
+                f'<meta property="og:video" content="{base}video.mp4">',
+                '<meta name="twitter:card" content="summary_large_image">'):
+        assert tag in html
+
+
+# ---------------------------------------------------------------------------- without a browser
+
+def _bare_post(tmp_path: Path, **card) -> publish.Post:
+    folder = write_card(tmp_path, "hostile", "talk.mp3", **card)
+    (folder / "talk.mp3").write_bytes(b"")
+    text = "Plain words </script><script>alert(1)</script> & more."
+    transcript = Transcript("en", 20.0, "faster-whisper", "tiny.en", [Segment(0.0, 4.0, text, "Ann <b>")])
+    prepared = Prepared("audio", 20.0, folder / "audio.wav", None, None)
+    return publish.Post(load_card(folder), prepared, transcript, {}, tmp_path / "transcripts" / "hostile")
+
+
+def test_hostile_text_is_escaped_everywhere(tmp_path):
+    evil = '</script><script>alert("x")</script> & <b>bold</b>'
+    post = _bare_post(tmp_path, title=evil, guests=[evil], tags=[evil], intro=f"Hi {evil}")
+    post.chapters = [{"start": 0, "end": 10, "title": evil}]
+    render.render_site(Project(tmp_path), load_site(tmp_path), [post])
+    html = (tmp_path / "site" / "hostile" / "index.html").read_text()
+    assert "<script>alert" not in html and "<b>bold</b>" not in html
+    assert html.count("</script>") == 2  # the JSON-LD and player.js, nothing else
+    data = _json_ld(tmp_path, "hostile")
+    assert data["name"] == evil and data["hasPart"][0]["name"] == evil
+    for name in ("feed.xml", "rss.xml"):
+        feed = feedparser.parse((tmp_path / "site" / name).read_bytes())
+        assert not feed.bozo and feed.entries[0].title == evil
+
+
+def test_chapters_may_be_objects_or_clock_times(tmp_path):
+    """The chapters stage may hand over dataclasses, dicts, or times as the card writes them."""
+    from types import SimpleNamespace as Chapter
+
+    post = _bare_post(tmp_path)
+    post.chapters = [Chapter(start="0:12", end=None, title="Second"), {"start": 0, "title": "First"},
+                     {"start": "soon", "title": "Unreadable: left out"}]
+    page = render.Page(post, "https://example.org/hostile/", {}, {}, "", render.chapter_list(post))
+    assert [(c["start"], c["end"], c["title"]) for c in page.chapters] == \
+        [(0.0, 12.0, "First"), (12.0, 20.0, "Second")]
+    assert [c["url"] for c in render.clips(page)] == ["https://example.org/hostile/?t=0",
+                                                      "https://example.org/hostile/?t=12"]
+
+
+def test_project_templates_override_the_defaults(tmp_path):
+    post = _bare_post(tmp_path)
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "404.html").write_text(
+        '{% extends "base.html" %}{% block content %}<h1>Lost? Ask the council</h1>{% endblock %}')
+    render.render_site(Project(tmp_path), load_site(tmp_path), [post])
+    assert "Lost? Ask the council" in (tmp_path / "site" / "404.html").read_text()
+    assert "Transcript" in (tmp_path / "site" / "hostile" / "index.html").read_text()  # defaults stay
+
+
+def test_site_and_card_settings_are_checked(tmp_path):
+    (tmp_path / "site.yaml").write_text("base_url: ftp://example.org\ntitel: Oops\n")
+    with pytest.raises(CardError) as error:
+        load_site(tmp_path)
+    assert "base_url" in error.value.message and "did you mean 'title'" in error.value.message
+    (tmp_path / "site.yaml").write_text("base_url: https://example.org/talks\n")
+    assert load_site(tmp_path).base_url == "https://example.org/talks/"
+    folder = write_card(tmp_path, "card", "https://example.org/x.mp4", reviewed="yes please")
+    with pytest.raises(CardError, match="'reviewed' must be true or false"):
+        load_card(folder)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def _wait_for_player(page) -> None:
+    """Let the media element read its metadata, so pages are checked as readers see them."""
+    if page.locator("video#player, audio#player").count():
+        page.wait_for_function("document.getElementById('player').readyState >= 1")
+
+
+def _focus_by_tab(page, link) -> None:
+    """Put focus just before the link, then reach it with the Tab key, as a keyboard user would."""
+    link.evaluate("""a => {
+        const all = [...document.querySelectorAll('a[href], button:not([hidden]), video[controls], iframe')];
+        all[all.indexOf(a) - 1].focus();
+    }""")
+    page.keyboard.press("Tab")
+    assert link.evaluate("a => a === document.activeElement"), "Tab did not reach the link"
+
+
+def _screenshots(page, name: str) -> None:
+    folder = os.environ.get("PAGES_SCREENSHOTS")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for width in (1280, 375):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=f"{folder}/{name}-{width}.png", full_page=True)
