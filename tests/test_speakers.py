@@ -202,12 +202,13 @@ def test_one_speaker_card_does_no_clustering(cycling, tmp_path, monkeypatch):
     assert json.loads((tmp_path / "speakers.json").read_text())["count"] == 1
 
 
-def test_count_is_estimated_when_the_card_names_nobody(cycling, tmp_path):
+def test_count_is_estimated_when_the_card_names_nobody(cycling, panel, tmp_path):
     labelled = speakers.label(card(cycling, tmp_path, interviewer="", guests=()),
                               cycling.audio, cycling.machine, tmp_path)
     found = json.loads((tmp_path / "speakers.json").read_text())
     assert found["estimated"] and found["count"] == 2
     assert {s.speaker for s in labelled.segments} == {"Speaker 1", "Speaker 2"}
+    assert speakers.find_voices(speakers.load_audio(panel.audio)).count == 3
 
 
 def test_card_speakers_field_is_checked(tmp_path):
