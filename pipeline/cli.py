@@ -1,4 +1,4 @@
-"""The command line: `pipeline new`, `publish`, `status` and `serve`.
+"""The command line: `pipeline new`, `publish`, `status`, `serve` and `search`.
 
 Data goes to stdout, progress and logs to stderr. Exit codes: 0 all well, 1 something
 failed (each failure named), 2 a usage mistake, 130 interrupted.
@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import click
 
-from pipeline.config import CARD_NAME, SLUG_PATTERN, card_template
+from pipeline.config import CARD_NAME, RESERVED_SLUGS, SLUG_PATTERN, card_template
 from pipeline.project import Project
 
 # Names that prepare and fetch write into the card's folder: a supplied file must not clash.
@@ -52,9 +52,11 @@ def new(project: Project, slug: str, source: str, title: str | None, date) -> No
     Example:
       pipeline new council-blogging --source https://example.org/interview.mp4 --title "Why I blog"
     """
-    if not SLUG_PATTERN.match(slug):
+    if not SLUG_PATTERN.match(slug) or slug in RESERVED_SLUGS:
         raise click.BadParameter("use lower-case letters, digits and '-' (it becomes the post's "
-                                 "address), e.g. 'helen-ward-on-blogging'", param_hint="SLUG")
+                                 "address), e.g. 'helen-ward-on-blogging', and not one of the "
+                                 f"site's own folders ({', '.join(sorted(RESERVED_SLUGS))})",
+                                 param_hint="SLUG")
     folder = project.media / slug
     if (folder / CARD_NAME).exists():
         raise click.ClickException(f"{folder / CARD_NAME} already exists; edit it instead.")
@@ -163,6 +165,61 @@ def serve(project: Project, port: int, bind: str) -> None:
         pass
     finally:
         server.server_close()
+
+
+@cli.command("search")
+@click.argument("query", nargs=-1, required=True)
+@click.option("--speaker", help="Only turns by this speaker (part of the name, any case).")
+@click.option("--guest", help="Only interviews with this guest (part of the name, any case).")
+@click.option("--tag", help="Only interviews with this tag (the whole tag, any case).")
+@click.option("--from", "date_from", metavar="DATE", help="Only interviews on or after DATE: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--to", "date_to", metavar="DATE", help="Only interviews on or before DATE: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--slug", help="Only this interview.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="table for reading; json and csv (with URLs) for other tools.")
+@click.option("--limit", "-n", type=click.IntRange(1), default=20, show_default=True, help="Most hits to show.")
+@click.option("--context", "-c", type=click.IntRange(0), default=8, show_default=True,
+              help="Words to show either side of the match.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="Search this database instead of the project's site/data/transcripts.db.")
+@click.pass_obj
+def search_command(project: Project, query: tuple[str, ...], speaker, guest, tag, date_from, date_to,
+                   slug, fmt: str, limit: int, context: int, db: Path | None) -> None:
+    """Search every transcript for words, phrases and speakers; print each moment with its link.
+
+    QUERY is FTS5 syntax: words, "exact phrases", prefix*, AND, OR, NOT, NEAR(a b, 5).
+    Words match their other forms (blog finds blogging). Best matches first.
+
+    \b
+    Examples:
+      pipeline search library
+      pipeline search '"plain words"' --guest "Helen Ward" --format json
+      pipeline search 'blog* NOT press' --from 2024 --to 2025-06 --format csv > hits.csv
+    """
+    from pipeline import search as engine
+
+    bounds = {}
+    for name, value, end in (("--from", date_from, False), ("--to", date_to, True)):
+        try:
+            bounds[name] = engine.date_bound(value, end) if value else None
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint=name) from None
+    filters = engine.Filters(speaker=speaker, guest=guest, tag=tag, date_from=bounds["--from"],
+                             date_to=bounds["--to"], slug=slug)
+    results = engine.search(db or engine.database_path(project), " ".join(query), filters, limit, context)
+    if results.note:
+        click.echo(f"Note: {results.note}", err=True)
+    if fmt == "json":
+        click.echo(engine.format_json(results.hits), nl=False)
+    elif fmt == "csv":
+        click.echo(engine.format_csv(results.hits), nl=False)
+    else:
+        color = not click.utils.should_strip_ansi(sys.stdout)
+        highlight = (lambda s: click.style(s, bold=True, reverse=True)) if color else (lambda s: f"[{s}]")
+        width = shutil.get_terminal_size((120, 24)).columns
+        click.echo(engine.format_table(results.hits, width, highlight), nl=False)
+    more = "; there may be more (raise --limit)" if len(results.hits) == limit else ""
+    click.echo(f"{len(results.hits)} hit(s) for {results.query}{more}", err=True)
 
 
 def _summary(report) -> str:

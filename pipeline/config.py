@@ -19,6 +19,8 @@ import yaml
 from pipeline.errors import CardError
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+# Folders the site itself uses: a post with one of these slugs would overwrite them.
+RESERVED_SLUGS = frozenset({"static", "tags", "search", "data", "pagefind"})
 CARD_NAME = "interview.yaml"
 SITE_NAME = "site.yaml"
 
@@ -29,7 +31,7 @@ class Field:
     help: str
     default: Any = None
     required: bool = False
-    check: Callable[[Any], str | None] | None = None  # returns a problem, or None
+    check: Callable[[Any], str | list[str] | None] | None = None  # returns problem(s), or None
 
 
 def _check_date(value) -> str | None:
@@ -104,6 +106,62 @@ def _check_language(value) -> str | None:
     return None
 
 
+def parse_time(value) -> float | None:
+    """Seconds from 90, 90.5, "1:30", "01:02:03" or "1:30.5"; None if it is not a time.
+
+    YAML already reads an unquoted 1:30 as 90 (base 60), which is the same number.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if value >= 0 else None
+    match = re.fullmatch(r"(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)|(\d+(?:\.\d+)?)", str(value).strip())
+    if not match:
+        return None
+    hours, minutes, seconds, plain = match.groups()
+    if plain is not None:
+        return float(plain)
+    if float(seconds) >= 60 or (hours is not None and int(minutes) >= 60):
+        return None
+    return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def _check_chapters(value) -> list[str]:
+    problems, last = [], None
+    for n, item in enumerate(value, 1):
+        if not isinstance(item, dict) or set(item) - {"start", "title"}:
+            problems.append(f"item {n} must be a mapping with only 'start' and 'title', "
+                            "e.g. {start: \"1:30\", title: \"Why blog at all\"}")
+            continue
+        start = parse_time(item.get("start"))
+        title = item.get("title")
+        if start is None:
+            problems.append(f"item {n}: start '{item.get('start')}' is not a time; write M:SS "
+                            "(e.g. \"1:30\") or seconds (e.g. 90)")
+        if not isinstance(title, str) or not title.strip():
+            problems.append(f"item {n} needs a title (text)")
+        if start is not None:
+            if n == 1 and start != 0:
+                problems.append("the first chapter must start at 0:00 (players and YouTube need it)")
+            if last is not None and start <= last:
+                problems.append(f"item {n} starts at or before the chapter above it; list chapters "
+                                "in time order")
+            last = start
+    return problems
+
+
+def _check_quotes(value) -> str | None:
+    unknown = sorted(set(value) - {"pin", "drop"})
+    if unknown:
+        return (f"must have only 'pin' (quotes to keep) and 'drop' (quotes never to show), "
+                f"not {', '.join(map(repr, unknown))}")
+    for key in ("pin", "drop"):
+        texts = value.get(key) or []
+        if not isinstance(texts, list) or not all(isinstance(t, str) and t.strip() for t in texts):
+            return f"'{key}' must be a list of texts, each copied from the transcript"
+    return None
+
+
 CARD_FIELDS: dict[str, Field] = {
     "title": Field(str, "Title of the post.", required=True),
     "date": Field((str, datetime.date), "Date of the interview, YYYY-MM-DD.", required=True,
@@ -125,6 +183,11 @@ CARD_FIELDS: dict[str, Field] = {
     "reviewed": Field(bool, "true once an editor has checked the transcript against the "
                             "recording; until then the post says it is machine-made.",
                       default=False),
+    "chapters": Field(list, "Chapters to use instead of the automatic ones: a list of "
+                            "{start: \"M:SS\" or seconds, title: ...}, the first at 0:00.",
+                      default=[], check=_check_chapters),
+    "quotes": Field(dict, "Pull quotes: {pin: [text, ...], drop: [text, ...]}; each text is "
+                          "copied from the transcript.", default={}, check=_check_quotes),
 }
 
 TRANSCRIBE_FIELDS: dict[str, Field] = {
@@ -171,10 +234,11 @@ def validate(data: Any, schema: dict[str, Field], where: str = "") -> tuple[dict
         if not isinstance(value, spec.kind) or isinstance(value, bool) and spec.kind is int:
             problems.append(f"'{where}{name}' must be {_kind_name(spec.kind)}, not {type(value).__name__}")
             continue
-        problem = spec.check(value) if spec.check else None
-        if problem:
-            problems.append(f"'{where}{name}' {problem}" if problem.startswith(("is ", "must ", "uses "))
-                            else f"'{where}{name}': {problem}")
+        found = spec.check(value) if spec.check else None
+        if found:
+            for problem in [found] if isinstance(found, str) else found:
+                problems.append(f"'{where}{name}' {problem}" if problem.startswith(("is ", "must ", "uses "))
+                                else f"'{where}{name}': {problem}")
             continue
         values[name] = value
     return values, problems
@@ -237,6 +301,9 @@ class Card:
     language: str = "en"
     speakers: SpeakerSettings = field(default_factory=SpeakerSettings)
     reviewed: bool = False
+    chapters: tuple[tuple[float, str], ...] = ()  # (start in seconds, title)
+    pin_quotes: tuple[str, ...] = ()
+    drop_quotes: tuple[str, ...] = ()
 
     @property
     def is_url(self) -> bool:
@@ -293,6 +360,9 @@ def load_card(folder: Path) -> Card:
     if not SLUG_PATTERN.match(slug):
         problems.append(f"the folder name '{slug}' is not a usable slug: use lower-case letters, "
                         "digits and '-' (it becomes the post's address)")
+    elif slug in RESERVED_SLUGS:
+        problems.append(f"the folder name '{slug}' is used by the site itself; rename the folder "
+                        f"(reserved: {', '.join(sorted(RESERVED_SLUGS))})")
     values = {}
     if not problems or data is not None:
         values, more = validate(data if data is not None else {}, CARD_FIELDS)
@@ -310,6 +380,9 @@ def load_card(folder: Path) -> Card:
         tags=tuple(t.strip() for t in values["tags"]), language=values["language"],
         speakers=SpeakerSettings.parse(values["speakers"]),
         reviewed=values["reviewed"],
+        chapters=tuple((parse_time(c["start"]), c["title"].strip()) for c in values["chapters"]),
+        pin_quotes=tuple(t.strip() for t in values["quotes"].get("pin") or ()),
+        drop_quotes=tuple(t.strip() for t in values["quotes"].get("drop") or ()),
     )
 
 

@@ -24,6 +24,11 @@ def atomic_path(target: Path) -> Iterator[Path]:
                                 dir=target.parent)
     os.close(fd)
     tmp = Path(name)
+    # mkstemp makes the file private (0600); published files must be readable like any
+    # other file the user creates, so apply the usual umask instead.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
         os.replace(tmp, target)

@@ -1,6 +1,7 @@
 """Publish: run every stage for every interview, then build the site.
 
-Reads as the data flow: card -> fetch -> prepare -> transcribe -> speakers -> export -> render.
+Reads as the data flow: card -> fetch -> prepare -> transcribe -> speakers -> export ->
+chapters and quotes -> render.
 One interview failing is recorded and the others still publish; the caller decides what
 to print and which exit code to give.
 """
@@ -13,7 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import corrections, export, fetch, media, render, speakers, transcribe
+from pipeline import (chapters, corrections, export, fetch, media, quotes, render, search,
+                      speakers, transcribe)
 from pipeline.cache import Stamps
 from pipeline.config import Card, Site, load_card, load_site
 from pipeline.errors import PipelineError
@@ -83,6 +85,11 @@ def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False) 
             _remember_failure(folder, report.failed.get(folder.name))
         posts += _previously_published(project, site, slugs, report)
         render.render_site(project, site, posts)
+        try:
+            search.publish(project, site, posts, keep=report.failed)
+        except PipelineError as e:  # the pages are written; only search is out of date
+            report.failed["search index"] = e.message
+            log.error("search: failed: %s", e.message)
     report.seconds = time.monotonic() - started
     report.site = project.site / "index.html"
     return report
@@ -132,9 +139,11 @@ def _publish_one(project: Project, folder: Path, site: Site, report: Report,
     machine = speakers.label(card, prepared.audio, machine, out)
     transcript = _corrected(card, machine, out)
     export.write_files(out, transcript, card.slug)
+    post_chapters = chapters.build(card, transcript, out)
+    post_quotes = quotes.build(card, transcript, out, archive=project.transcripts)
     after = _stage_stamps(project, card)
     work += [stage for stage in after if after[stage] != before.get(stage)]
-    return Post(card, prepared, transcript, fetched.provenance, out)
+    return Post(card, prepared, transcript, fetched.provenance, out, post_chapters, post_quotes)
 
 
 def _transcribe(card: Card, site: Site, fetched: fetch.Fetched, prepared: media.Prepared,
@@ -201,4 +210,5 @@ def _cached_post(project: Project, folder: Path) -> Post:
     prepared = media._from_dict(folder, Stamps(folder).read("prepare")["result"])
     out = project.transcript_folder(card.slug)
     transcript = Transcript.from_dict(read_json(out / "transcript.json"))
-    return Post(card, prepared, transcript, read_json(folder / "provenance.json", {}), out)
+    return Post(card, prepared, transcript, read_json(folder / "provenance.json", {}), out,
+                chapters.load(out), quotes.load(out))

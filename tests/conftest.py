@@ -75,3 +75,134 @@ def run_cli():
 
 def dedent(text: str) -> str:
     return textwrap.dedent(text).lstrip()
+
+
+# About 3 minutes on five topics, each opened by an interviewer question, with follow-up
+# questions and interjections inside the topics: the truth for chapters and quotes.
+TOM, GRACE = "Tom Baker", "Grace Miller"
+TOPICS_VOICES = {TOM: {"voice": "en-gb+m3", "speed": 160}, GRACE: {"voice": "en-us+f2", "speed": 155}}
+TOPICS_TURNS = [
+    # Topic 1
+    {"speaker": TOM, "topic": 1, "text": (
+        "Grace Miller, welcome to the programme. How did you start keeping bees on a city "
+        "roof?")},
+    {"speaker": GRACE, "topic": 1, "text": (
+        "My grandfather kept bees on his farm, and I helped him every summer as a child. When"
+        " I moved to the city I missed them, so I asked the owner of my building if I could "
+        "put two hives on the roof. He said yes, as long as I gave him some honey.")},
+    {"speaker": TOM, "topic": 1, "text": "Right."},
+    {"speaker": GRACE, "topic": 1, "text": (
+        "That was eleven years ago. Now I look after twelve hives on four different roofs in "
+        "the centre of town.")},
+    {"speaker": TOM, "topic": 1, "text": "Was your grandfather surprised?"},
+    {"speaker": GRACE, "topic": 1, "text": (
+        "He laughed at first, because he thought bees belonged in the country. Then he came "
+        "to visit, climbed the ladder to the roof, and said my bees looked healthier than his"
+        " own.")},
+    # Topic 2
+    {"speaker": TOM, "topic": 2, "text": "How much honey do you get, and where do you sell it?"},
+    {"speaker": GRACE, "topic": 2, "text": (
+        "A strong hive gives about twenty kilos of honey in a good year. I take the frames "
+        "off in late August and spin them in a small machine in my kitchen. City honey tastes"
+        " of lime trees and garden flowers, so it is darker than farm honey. Every roof gives"
+        " a slightly different flavour.")},
+    {"speaker": TOM, "topic": 2, "text": "And who buys it?"},
+    {"speaker": GRACE, "topic": 2, "text": (
+        "I sell jars at the Saturday market by the river, and three cafes bake it into their "
+        "cakes. The jars are usually gone by Christmas, and the price pays for new frames and"
+        " for the sugar.")},
+    # Topic 3
+    {"speaker": TOM, "topic": 3, "text": (
+        "What is the hardest part of the winter for your colonies?")},
+    {"speaker": GRACE, "topic": 3, "text": (
+        "Winter is when colonies die. The bees cluster together to keep warm, and they slowly"
+        " eat the stores we leave them. The real danger is the varroa mite, a tiny parasite "
+        "that spreads viruses through the colony. In a bad winter I have lost a third of my "
+        "colonies.")},
+    {"speaker": TOM, "topic": 3, "text": "I see."},
+    {"speaker": GRACE, "topic": 3, "text": (
+        "Now I treat every colony in November, and I count the mites each month with a jar of"
+        " powdered sugar. Last winter I lost only one colony out of twelve, which is the best"
+        " result I have ever had.")},
+    # Topic 4
+    {"speaker": TOM, "topic": 4, "text": (
+        "Do your neighbours ever complain, and what do the city rules say?")},
+    {"speaker": GRACE, "topic": 4, "text": (
+        "Every beekeeper in the city must register each hive with the council, and hives must"
+        " stand at least five metres from a public path. Neighbours often worry about stings,"
+        " but a bee on a roof flies high above the street. In eleven years I have had one "
+        "complaint, about a swarm that landed on a parked bicycle. The owner was very calm "
+        "about it.")},
+    {"speaker": TOM, "topic": 4, "text": "What happened to the swarm?"},
+    {"speaker": GRACE, "topic": 4, "text": (
+        "I collected the swarm in a cardboard box and gave it to a new beekeeper across the "
+        "road. She still keeps that swarm today, and she sends the neighbours a jar of honey "
+        "every autumn to say thank you.")},
+    # Topic 5
+    {"speaker": TOM, "topic": 5, "text": (
+        "Finally, what advice would you give to someone who wants to start?")},
+    {"speaker": GRACE, "topic": 5, "text": (
+        "Join a local beekeeping club before you buy any equipment. Spend one whole season "
+        "helping an experienced keeper, and learn to stay calm when the bees are angry. Buy "
+        "good protective clothing, and start with two hives, so you can compare them.")},
+    {"speaker": TOM, "topic": 5, "text": "Yes."},
+    {"speaker": GRACE, "topic": 5, "text": (
+        "And read a good book over the winter, because most mistakes happen in the first "
+        "spring.")},
+    {"speaker": TOM, "topic": 5, "text": "Grace Miller, thank you very much."},
+    {"speaker": GRACE, "topic": 5, "text": "Thank you, it was a pleasure."},
+]
+
+
+@pytest.fixture(scope="session")
+def topics_interview(tmp_path_factory) -> dict:
+    """The five-topic interview published once by `pipeline publish` (real Whisper run)."""
+    folder = tmp_path_factory.mktemp("topics")
+    wav = folder / "bees.wav"
+    truth = synthesize_interview(TOPICS_TURNS, TOPICS_VOICES, wav)
+    for turn, script in zip(truth["turns"], TOPICS_TURNS):
+        turn["topic"] = script["topic"]
+    make_video(wav, folder / "bees.mp4", title="Keeping bees on a city roof")
+    project = folder / "project"
+    add_interview(project, "city-bees", folder / "bees.mp4", title="Keeping bees on a city roof",
+                  interviewer=TOM, guests=[GRACE])
+    result = CliRunner().invoke(cli, ["-C", str(project), "publish"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return {"project": project, "slug": "city-bees", "truth": truth,
+            "out": project / "transcripts" / "city-bees", "site": project / "site" / "city-bees"}
+
+
+def label_speakers(transcript, turns):
+    """Stand-in for the speakers stage (built in parallel): name each word's speaker from the
+    true turn times and split segments where the speaker changes, as that stage will."""
+    from pipeline.model import Segment, Transcript
+
+    def speaker(word):
+        middle = (word.start + word.end) / 2
+        return min(turns, key=lambda t: max(t["start"] - middle, middle - t["end"], 0))["speaker"]
+
+    segments = []
+    for seg in transcript.segments:
+        for i, word in enumerate(seg.words):
+            name = speaker(word)
+            if i and segments[-1].speaker == name:
+                segments[-1].words.append(word)
+            else:
+                segments.append(Segment(word.start, word.end, "", name, [word]))
+    for seg in segments:
+        seg.start, seg.end = seg.words[0].start, seg.words[-1].end
+        seg.text = "".join(w.word for w in seg.words).strip()
+    return Transcript(transcript.language, transcript.duration, transcript.engine,
+                      transcript.model, segments)
+
+
+@pytest.fixture(scope="session")
+def topics_transcripts(topics_interview) -> dict:
+    """The published transcript without speaker labels, and labelled with the true speakers."""
+    from pipeline.files import read_json
+    from pipeline.model import Transcript
+
+    plain = Transcript.from_dict(read_json(topics_interview["out"] / "transcript.json"))
+    for seg in plain.segments:  # as Whisper made it, whether or not a speakers stage ran
+        seg.speaker = None
+    return {"plain": plain, "labelled": label_speakers(plain, topics_interview["truth"]["turns"])}

@@ -66,6 +66,12 @@ def test_unsafe_slug(project):
         load_card(folder)
 
 
+def test_slug_used_by_the_site_itself(project):
+    folder = write_card(project, "search", "https://example.org/v.mp4")
+    with pytest.raises(CardError, match="used by the site itself"):
+        load_card(folder)
+
+
 def test_site_settings_defaults_and_errors(tmp_path):
     assert load_site(tmp_path).transcribe.model == "tiny.en"
     (tmp_path / "site.yaml").write_text("title: My site\ntranscribe:\n  modle: small\n  beam_size: wide\n")

@@ -34,6 +34,8 @@ def test_h264_video_is_remuxed(short_speech, tmp_path):
     assert got["video"]["bit_rate"] == streams(source)["video"]["bit_rate"]
     assert result.media.read_bytes()[4:8] == b"ftyp" and b"moov" in result.media.read_bytes()[:4096]
     assert result.poster.read_bytes()[:2] == b"\xff\xd8"  # a JPEG
+    # Published files are readable by everyone, like any file the user makes (not 0600).
+    assert all(p.stat().st_mode & 0o044 == 0o044 for p in (result.audio, result.media, result.poster))
 
 
 def test_other_codecs_are_encoded_to_h264(short_speech, tmp_path):

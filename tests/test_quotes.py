@@ -1,0 +1,166 @@
+"""Pull quotes on the generated five-topic interview (real Whisper transcript): verified
+word spans, by the guest, able to stand alone; pins, drops and edits from the editor."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import re
+import shutil
+from types import SimpleNamespace
+
+from conftest import GRACE, TOM, write_card
+
+from pipeline import quotes
+from pipeline.config import load_card
+from pipeline.model import Transcript
+from pipeline.project import Project
+from pipeline.render import environment
+
+BACK_REFERENCES = {"and", "but", "that", "it", "this", "so", "because", "they", "he", "she"}
+
+
+def exact_span(quote, transcript) -> bool:
+    """The quote's text is consecutive transcript words, its times their first start and last end."""
+    words = [w for seg in transcript.segments for w in seg.words]
+    for i, first in enumerate(words):
+        if first.start != quote["start"]:
+            continue
+        text = ""
+        for last in words[i:]:
+            text += last.word
+            if last.end == quote["end"]:
+                return text.strip() == quote["text"]
+    return False
+
+
+def check_quote(quote: dict, transcript) -> None:
+    text = quote["text"]
+    assert exact_span(quote, transcript), f"not a verbatim span: {text!r}"
+    assert 8 <= len(text.split()) <= 40, text
+    assert re.match(r"[A-Z0-9]", text) and text[-1] in ".!", f"not complete sentences: {text!r}"
+    assert re.sub(r"\W", "", text.split()[0].lower()) not in BACK_REFERENCES, text
+    assert "?" not in text
+
+
+def test_quotes_are_verified_guest_sentences(topics_transcripts):
+    """With speakers (from the true turns, standing in for the speakers stage)."""
+    transcript = topics_transcripts["labelled"]
+    chosen = quotes.pick(transcript, guests=(GRACE,), interviewer=TOM)
+    print("\nquotes (labelled):\n" + "\n".join(f"  {q.start:6.1f} {q.speaker}: {q.text}" for q in chosen))
+    assert 3 <= len(chosen) <= 5
+    for quote in chosen:
+        assert quote.speaker == GRACE
+        check_quote(quote.__dict__, transcript)
+        assert quotes.verify(quote, transcript)
+    assert [q.start for q in chosen] == sorted(q.start for q in chosen)
+    assert len({round(q.start) for q in chosen}) == len(chosen)
+
+
+def test_published_quotes_without_speaker_labels(topics_interview, topics_transcripts):
+    """quotes.json as published; without labels no interviewer sentence slips in."""
+    published = json.loads((topics_interview["out"] / "quotes.json").read_text())
+    print("\nquotes (published):\n" + "\n".join(f"  {q['start']:6.1f} {q['text']}" for q in published))
+    assert 3 <= len(published) <= 5
+    guest_turns = [t for t in topics_interview["truth"]["turns"] if t["speaker"] == GRACE]
+    for quote in published:
+        assert set(quote) == {"speaker", "text", "start", "end", "pinned"}
+        check_quote(quote, topics_transcripts["plain"])
+        assert any(t["start"] - 0.5 <= quote["start"] and quote["end"] <= t["end"] + 0.5
+                   for t in guest_turns), f"not within a guest's turn: {quote['text']!r}"
+
+
+def test_page_shows_quotes_with_links_to_the_moment(topics_interview):
+    html = (topics_interview["site"] / "index.html").read_text()
+    published = json.loads((topics_interview["out"] / "quotes.json").read_text())
+    section = html[html.index('aria-labelledby="quotes-heading"'):]
+    section = section[:section.index("</section>")]
+    assert section.count("<blockquote>") == len(published)
+    for quote in published:
+        assert f'href="?t={int(quote["start"])}" data-t="{quote["start"]:.2f}"' in section
+        assert quote["text"].replace("'", "&#39;") in section
+
+
+def test_quote_partial_names_the_speaker_and_escapes(tmp_path):
+    env = environment(Project(tmp_path))
+    post = SimpleNamespace(quotes=[quotes.Quote(GRACE, 'She said "<script>alert(1)</script>".', 61.5, 65)])
+    html = env.get_template("_quotes.html").render(post=post)
+    assert "<blockquote>" in html and GRACE in html
+    assert '<a class="time" href="?t=61" data-t="61.50">' in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_card_pins_and_drops_quotes(topics_transcripts, caplog):
+    transcript = topics_transcripts["labelled"]
+    automatic = quotes.pick(transcript, guests=(GRACE,), interviewer=TOM)
+    words = [w for seg in transcript.segments for w in seg.words]
+    # The editor types a sentence loosely (case, punctuation); it is published as spoken.
+    target = next(i for i, w in enumerate(words) if w.word.strip().lower().startswith("grandfather"))
+    spoken = "".join(w.word for w in words[target - 1:target + 6]).strip()
+    typed = spoken.upper().replace(",", "")
+    caplog.set_level(logging.WARNING)
+    chosen = quotes.pick(transcript, guests=(GRACE,), interviewer=TOM,
+                         pin=(typed, "Bees love the moon and sing at night."),
+                         drop=(automatic[0].text.lower(), "words nobody said at all"))
+    pinned = [q for q in chosen if q.pinned]
+    assert [q.text for q in pinned] == [spoken]
+    assert quotes.verify(pinned[0], transcript)
+    assert automatic[0].text not in [q.text for q in chosen]
+    assert not any(automatic[0].start <= q.start < automatic[0].end for q in chosen)
+    assert 3 <= len(chosen) <= 5
+    assert "pins the quote \"Bees love the moon" in caplog.text
+    assert "drops \"words nobody said at all\"" in caplog.text
+
+
+def test_quote_that_no_longer_matches_after_an_edit_is_dropped(tmp_path, topics_transcripts, caplog):
+    folder = write_card(tmp_path, "bees", "bees.mp4")
+    (folder / "bees.mp4").write_bytes(b"")
+    card = load_card(folder)
+    out = tmp_path / "out"
+    transcript = copy.deepcopy(topics_transcripts["labelled"])
+    first = quotes.build(card, transcript, out)
+    assert quotes.load(out) == first
+    # The editor corrects a word inside the first quote.
+    victim = first[0]
+    word = next(w for seg in transcript.segments for w in seg.words
+                if victim.start <= w.start < victim.end and len(w.word.strip()) > 3)
+    word.word = " REPLACED"
+    assert not quotes.verify(victim, transcript)
+    caplog.set_level(logging.WARNING)
+    again = quotes.build(card, transcript, out)
+    assert f"the quote \"{victim.text}\" no longer matches the transcript" in caplog.text
+    assert victim.text not in [q.text for q in again]
+    assert all(quotes.verify(q, transcript) for q in again)
+    assert [q.__dict__ for q in quotes.load(out)] == [q.__dict__ for q in again]
+
+
+def test_words_common_in_the_archive_count_for_less(topics_transcripts):
+    transcript = topics_transcripts["labelled"]
+    alone = quotes.pick(transcript, guests=(GRACE,), interviewer=TOM, count=1)[0]
+    # An archive where every interview talks in the words of that quote.
+    archive = [alone.text] * 200
+    crowded = quotes.pick(transcript, guests=(GRACE,), interviewer=TOM, count=1, archive=archive)[0]
+    assert crowded.text != alone.text
+
+
+def test_an_editors_correction_reaches_the_quotes(topics_interview, tmp_path, run_cli):
+    """End to end: a word corrected in transcript.txt retires the quote that held it."""
+    project = tmp_path / "copy"
+    shutil.copytree(topics_interview["project"], project)  # keeps mtimes: no new model work
+    out = project / "transcripts" / topics_interview["slug"]
+    before = json.loads((out / "quotes.json").read_text())
+    victim = before[0]["text"]
+    word = max(re.findall(r"[A-Za-z]+", victim), key=len)
+    txt = (out / "transcript.txt").read_text()
+    assert txt.count(victim) == 1 and len(re.findall(rf"\b{word}\b", txt)) == 1
+    (out / "transcript.txt").write_text(txt.replace(victim, victim.replace(word, "beeswax")))
+    result = run_cli(project, "publish")
+    assert result.exit_code == 0, result.output
+    assert "1 unchanged" in result.stderr  # no model work for a correction
+    assert f'the quote "{victim}" no longer matches the transcript' in result.stderr
+    after = json.loads((out / "quotes.json").read_text())
+    corrected = Transcript.from_dict(json.loads((out / "transcript.json").read_text()))
+    assert victim not in [q["text"] for q in after] and after
+    for quote in after:
+        check_quote(quote, corrected)
