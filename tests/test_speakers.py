@@ -129,7 +129,8 @@ def test_sample_publish_names_speakers_everywhere(sample):
     assert "\nHelen Ward: " in (out / "transcript.srt").read_text()
     assert "] Helen Ward: Because people trust" in (out / "transcript.txt").read_text()
     page = (sample["project"] / "site" / SAMPLE.name / "index.html").read_text()
-    assert 'class="speaker">Daniel Hughes<' in page and 'class="speaker">Helen Ward<' in page
+    assert '">Daniel Hughes<span class="visually-hidden">' in page
+    assert '">Helen Ward<span class="visually-hidden">' in page
     found = json.loads((out / "speakers.json").read_text())
     assert found["count"] == 2 and not found["estimated"]
     assert found["names"] == {"SPEAKER_1": "Daniel Hughes", "SPEAKER_2": "Helen Ward"}
