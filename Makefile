@@ -5,7 +5,14 @@ BIN    := $(VENV)/bin
 SETUP  := $(VENV)/.installed
 NODE_SETUP := node_modules/.installed
 
-.PHONY: publish test bench setup system-deps test-deps clean
+# openai-whisper, the optional reference engine (transcribe.engine: openai-whisper). Its wheel
+# asks for triton (about 1 GB, used only on CUDA GPUs), so it is installed with --no-deps
+# beside the packages it really needs, all pinned.
+OPENAI_WHISPER       := openai-whisper==20250625
+OPENAI_WHISPER_NEEDS := torch==2.13.0 more-itertools==11.2.1 numba==0.68.1 llvmlite==0.50.0 \
+                        tiktoken==0.14.0 tqdm==4.70.1
+
+.PHONY: publish test bench bench-quick setup system-deps test-deps clean
 
 publish: setup
 	$(BIN)/pipeline publish
@@ -13,8 +20,13 @@ publish: setup
 test: setup test-deps $(NODE_SETUP)
 	$(BIN)/pytest
 
+# Every benchmark (pipeline/bench.py): engines, publish, memory, re-publish and render on a
+# generated 30-minute interview (made once into .bench/), and search. bench-quick: smaller.
 bench: setup test-deps
 	$(BIN)/python -m pipeline.bench
+
+bench-quick: setup test-deps
+	$(BIN)/python -m pipeline.bench --quick
 
 setup: system-deps $(SETUP)
 
@@ -33,13 +45,15 @@ $(NODE_SETUP): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
-# Re-run pip whenever pyproject.toml changes.
-$(SETUP): pyproject.toml
+# Re-run pip whenever pyproject.toml (or a pin above) changes.
+$(SETUP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version)). Set PYTHON=python3.11." >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet $(OPENAI_WHISPER_NEEDS)
+	$(BIN)/python -m pip install --quiet --no-deps $(OPENAI_WHISPER)
 	touch $@
 
 clean:

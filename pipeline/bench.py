@@ -1,7 +1,8 @@
 """`make bench`: run every benchmark and print its numbers (speed goals live here, not in tests).
 
-    python -m pipeline.bench            # all of them
-    python -m pipeline.bench search     # only the named ones
+    python -m pipeline.bench                    # all of them
+    python -m pipeline.bench search             # only the named ones
+    python -m pipeline.bench --quick [NAME ...] # smaller runs, to check that they work
 
 Each benchmark is a module with `main(argv) -> dict` that prints its own report.
 """
@@ -10,18 +11,22 @@ from __future__ import annotations
 
 import sys
 
-from pipeline import bench_search
+from pipeline import bench_engines, bench_search
 
-BENCHMARKS = {"search": bench_search.main}
+BENCHMARKS = {"engines": bench_engines.main, "search": bench_search.main}
+# What --quick passes to each: a 3-minute interview; a 50-hour archive.
+QUICK = {"engines": ["--quick"], "search": ["--hours", "50"]}
 
 
 def main(argv: list[str] | None = None) -> None:
-    names = (sys.argv[1:] if argv is None else argv) or list(BENCHMARKS)
+    args = sys.argv[1:] if argv is None else argv
+    quick = "--quick" in args
+    names = [a for a in args if a != "--quick"] or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         sys.exit(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
     for name in names:
-        BENCHMARKS[name]([])
+        BENCHMARKS[name](QUICK[name] if quick else [])
 
 
 if __name__ == "__main__":

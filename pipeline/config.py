@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlparse
@@ -188,18 +188,36 @@ CARD_FIELDS: dict[str, Field] = {
                       default=[], check=_check_chapters),
     "quotes": Field(dict, "Pull quotes: {pin: [text, ...], drop: [text, ...]}; each text is "
                           "copied from the transcript.", default={}, check=_check_quotes),
+    "transcribe": Field(dict, "Speech recognition settings for this interview only, overriding "
+                              "site.yaml's (same fields, e.g. `model: small.en`).", default={}),
 }
 
+ENGINES = ("faster-whisper", "openai-whisper")
+# What CTranslate2 runs on a CPU (ctranslate2.get_supported_compute_types("cpu"), plus auto).
+COMPUTE_TYPES = ("int8", "int8_float32", "int16", "float32", "auto")
+
+
+def _positive(value) -> str | None:
+    return None if value >= 1 else "must be 1 or more"
+
+
+# The defaults are chosen by measurement (`make bench`); pipeline/transcribe.py says why.
 TRANSCRIBE_FIELDS: dict[str, Field] = {
-    "engine": Field(str, "Speech recogniser: 'faster-whisper'.", default="faster-whisper",
-                    check=lambda v: None if v in ("faster-whisper",) else
-                    f"'{v}' is not a known engine; use 'faster-whisper'"),
+    "engine": Field(str, "Speech recogniser: 'faster-whisper' (fast) or 'openai-whisper' (the "
+                         "reference implementation).", default="faster-whisper",
+                    check=lambda v: None if v in ENGINES else
+                    f"'{v}' is not a known engine; use {' or '.join(map(repr, ENGINES))}"),
     "model": Field(str, "Whisper model: 'tiny.en' (bundled, works offline), another Whisper "
-                        "model name (downloaded by the engine), or a local model folder.",
+                        "model name (downloaded by the engine), or a local path (a CTranslate2 "
+                        "folder; for openai-whisper also a .pt checkpoint).",
                    default="tiny.en"),
-    "compute_type": Field(str, "CTranslate2 compute type on CPU.", default="int8"),
-    "beam_size": Field(int, "Beam width; 1 is greedy.", default=5),
-    "batch_size": Field(int, "Speech chunks decoded together.", default=8),
+    "compute_type": Field(str, "CTranslate2 compute type on CPU (faster-whisper only): "
+                               f"{', '.join(COMPUTE_TYPES)}.", default="int8",
+                          check=lambda v: None if v in COMPUTE_TYPES else
+                          f"'{v}' is not a compute type; use one of {', '.join(COMPUTE_TYPES)}"),
+    "beam_size": Field(int, "Beam width; 1 is greedy.", default=5, check=_positive),
+    "batch_size": Field(int, "Speech clips decoded together (faster-whisper; 1 decodes them "
+                             "one after another).", default=8, check=_positive),
     "threads": Field(int, "CPU threads for the model; 0 means all cores.", default=0),
 }
 
@@ -304,6 +322,7 @@ class Card:
     chapters: tuple[tuple[float, str], ...] = ()  # (start in seconds, title)
     pin_quotes: tuple[str, ...] = ()
     drop_quotes: tuple[str, ...] = ()
+    transcribe: tuple[tuple[str, Any], ...] = ()  # only the settings the card overrides
 
     @property
     def is_url(self) -> bool:
@@ -367,6 +386,8 @@ def load_card(folder: Path) -> Card:
     if not problems or data is not None:
         values, more = validate(data if data is not None else {}, CARD_FIELDS)
         problems += more
+    overrides, more = _card_transcribe(data, values)
+    problems += more
     if not problems and not _is_url(values["source"]) and not (folder / values["source"]).is_file():
         problems.append(f"'source' names '{values['source']}', but there is no such file in {folder}/")
     if problems:
@@ -383,7 +404,22 @@ def load_card(folder: Path) -> Card:
         chapters=tuple((parse_time(c["start"]), c["title"].strip()) for c in values["chapters"]),
         pin_quotes=tuple(t.strip() for t in values["quotes"].get("pin") or ()),
         drop_quotes=tuple(t.strip() for t in values["quotes"].get("drop") or ()),
+        transcribe=tuple(overrides.items()),
     )
+
+
+def _card_transcribe(data: Any, values: dict) -> tuple[dict, list[str]]:
+    """The card's own transcribe settings, checked with the site's schema: only those given."""
+    given = values.get("transcribe") or {}
+    if not isinstance(given, dict) or not isinstance(data, dict):
+        return {}, []
+    checked, problems = validate(given, TRANSCRIBE_FIELDS, "transcribe.")
+    return {k: checked[k] for k in given if k in checked}, problems
+
+
+def transcribe_settings(site: "Site", card: Card) -> TranscribeSettings:
+    """The settings for one interview: site.yaml's, with the card's own overrides."""
+    return replace(site.transcribe, **dict(card.transcribe))
 
 
 def load_site(root: Path) -> Site:

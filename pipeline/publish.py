@@ -17,7 +17,7 @@ from pathlib import Path
 from pipeline import (chapters, corrections, export, fetch, media, quotes, render, search,
                       speakers, transcribe)
 from pipeline.cache import Stamps
-from pipeline.config import Card, Site, load_card, load_site
+from pipeline.config import Card, Site, load_card, load_site, transcribe_settings
 from pipeline.errors import PipelineError
 from pipeline.files import read_json, write_json, write_text
 from pipeline.model import Transcript
@@ -149,7 +149,7 @@ def _publish_one(project: Project, folder: Path, site: Site, report: Report,
 def _transcribe(card: Card, site: Site, fetched: fetch.Fetched, prepared: media.Prepared,
                 out: Path, force: bool = False) -> Transcript:
     """The machine's transcript: skipped when source, audio settings and model are unchanged."""
-    stamps, settings = Stamps(out), site.transcribe
+    stamps, settings = Stamps(out), transcribe_settings(site, card)
     key = transcribe.stage_key(out, fetched.sha256, card.language, settings)
     path = out / MACHINE_TRANSCRIPT
     if not force and stamps.is_fresh("transcribe", key, [path]):

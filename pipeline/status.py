@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipeline import corrections, fetch, media, transcribe
 from pipeline.cache import Stamps
-from pipeline.config import load_card, load_site
+from pipeline.config import load_card, load_site, transcribe_settings
 from pipeline.errors import PipelineError
 from pipeline.files import read_json
 from pipeline.project import Project
@@ -48,7 +48,8 @@ def _one(project: Project, folder: Path, site) -> InterviewStatus:
     keys = {
         "fetch": fetch.stage_key(card) if card.is_url else None,
         "prepare": source_sha and media.stage_key(folder, source_sha, fetch.is_youtube(card.source)),
-        "transcribe": source_sha and transcribe.stage_key(out, source_sha, card.language, site.transcribe),
+        "transcribe": source_sha and transcribe.stage_key(
+            out, source_sha, card.language, transcribe_settings(site, card)),
     }
     for stage in STAGES:
         stamp = Stamps(out if stage == "transcribe" else folder).read(stage)

