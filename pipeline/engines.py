@@ -65,6 +65,10 @@ def _threads(threads: int) -> int:
 
 
 def _segment(start: float, end: float, text: str, words) -> Segment:
+    # Word timings come from alignment, segment bounds from timestamp tokens; they can
+    # disagree by a few hundredths. A segment must span its words (links and search rely on it).
+    if words:
+        start, end = min(start, words[0][0]), max(end, words[-1][1])
     return Segment(start=round(start, 3), end=round(end, 3), text=text.strip(),
                    words=[Word(round(w[0], 3), round(w[1], 3), w[2], round(w[3], 3)) for w in words])
 

@@ -382,12 +382,13 @@ def _hit(conn: sqlite3.Connection, row: sqlite3.Row, context: int) -> Hit:
     before, match, after, index = _best_match(marked)
     starts = json.loads(row["word_starts"] or "[]")
     moment = starts[min(index, len(starts) - 1)] if starts else row["start"]
-    moment = min(max(moment, row["start"]), row["end"])
+    # Rounded first, then kept inside the turn: a rounded time must not fall before its turn.
+    moment = min(max(round(moment, 1), row["start"]), row["end"])
     chapter = conn.execute("SELECT title FROM chapters WHERE slug = ? AND start <= ? "
                            "ORDER BY start DESC LIMIT 1", (row["slug"], moment)).fetchone()
     return Hit(
         slug=row["slug"], title=row["title"], date=row["date"], speaker=row["speaker"],
-        time=round(moment, 1), start=row["start"], end=row["end"],
+        time=moment, start=row["start"], end=row["end"],
         chapter=chapter[0] if chapter else None,
         before=_words(before, -context), match=_plain(match), after=_words(after, context),
         text=row["text"], url=re.sub(r"\?t=\d+$", "", row["url"]) + f"?t={int(moment)}",

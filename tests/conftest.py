@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -71,6 +72,19 @@ def run_cli():
     def run(project: Path, *args: str):
         return CliRunner().invoke(cli, ["-C", str(project), *args], catch_exceptions=False)
     return run
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-case words without punctuation, for comparing what was heard."""
+    return re.sub(r"[^a-z ]", " ", text.lower()).split()
+
+
+def heard_correctly(transcript) -> None:
+    """The key phrases of SHORT_TURNS were recognised."""
+    text = " ".join(words_of(transcript.text))
+    assert "senior managers" in text
+    assert "people trust what they can see" in text
+    assert "plain words" in text
 
 
 def dedent(text: str) -> str:
