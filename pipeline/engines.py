@@ -215,7 +215,8 @@ def _openai_checkpoint(name: str, whisper) -> Path | None:
         return convert.bundled_checkpoint()
     if path.is_dir() and (path / "model.bin").exists():
         stat = (path / "model.bin").stat()
-        out = convert.cache_dir() / f"{path.resolve().name}-{stat.st_size}-{stat.st_mtime_ns}.pt"
+        out = convert.cache_dir() / (f"{path.resolve().name}-{stat.st_size}-{stat.st_mtime_ns}"
+                                     f"-converter{convert.CONVERTER_VERSION}.pt")
         return out if out.exists() else convert.convert(path, out)
     if path.is_file():
         return path
