@@ -17,7 +17,6 @@ import json
 import os
 import random
 import sqlite3
-import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

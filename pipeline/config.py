@@ -64,6 +64,35 @@ def _check_names(value) -> str | None:
     return None
 
 
+SPEAKER_ID = re.compile(r"^speaker[ _-]?(\d{1,2})$", re.IGNORECASE)
+MAX_SPEAKERS = 20
+
+
+def _check_speakers(value) -> str | None:
+    if isinstance(value, bool):
+        return "must be a number of voices, a list of names, or a mapping such as {SPEAKER_1: Mark Lloyd}"
+    if isinstance(value, int):
+        if not 1 <= value <= MAX_SPEAKERS:
+            return f"is {value}, but must be a number of voices from 1 to {MAX_SPEAKERS}"
+        return None
+    if isinstance(value, list):
+        if not value:
+            return "is an empty list; list the names in the order they first speak, or remove the field"
+        if problem := _check_names(value):
+            return problem
+        twice = sorted({v.strip() for v in value if [w.strip() for w in value].count(v.strip()) > 1})
+        if twice:
+            return f"names {', '.join(twice)} twice; list each person once, in the order they first speak"
+        return None if len(value) <= MAX_SPEAKERS else f"lists more than {MAX_SPEAKERS} names"
+    bad = [str(k) for k in value if not SPEAKER_ID.match(str(k)) or int(SPEAKER_ID.match(str(k))[1]) < 1]
+    if bad:
+        return (f"has {', '.join(repr(b) for b in bad)}: the keys are the voices as the transcript "
+                "shows them, SPEAKER_1, SPEAKER_2 ... or 'Speaker 3', e.g. {SPEAKER_1: Mark Lloyd}")
+    if not all(isinstance(v, str) and v.strip() for v in value.values()):
+        return "must map each voice to a name (text), e.g. {SPEAKER_1: Mark Lloyd}"
+    return None
+
+
 def _check_base_url(value) -> str | None:
     url = urlparse(str(value))
     if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
@@ -146,6 +175,11 @@ CARD_FIELDS: dict[str, Field] = {
     "tags": Field(list, "Topics, for tag pages and search.", default=[], check=_check_names),
     "language": Field(str, "Spoken language, as a code such as 'en'.", default="en",
                       check=_check_language),
+    "speakers": Field((int, list, dict), "Who speaks, when the interviewer and guests do not "
+                      "say it right: a number of voices (1 for a talk), the names in the order "
+                      "they first speak, or names for voices, e.g. {SPEAKER_2: Mark Lloyd}. "
+                      "Leave empty to name voices from the interviewer and guests.",
+                      default=None, check=_check_speakers),
     "reviewed": Field(bool, "true once an editor has checked the transcript against the "
                             "recording; until then the post says it is machine-made.",
                       default=False),
@@ -256,6 +290,26 @@ class TranscribeSettings:
 
 
 @dataclass(frozen=True)
+class SpeakerSettings:
+    """The card's `speakers` field: a count, names in order of first appearance, or renames."""
+
+    count: int | None = None
+    names: tuple[str, ...] = ()
+    rename: tuple[tuple[int, str], ...] = ()  # (voice number from 1, name)
+
+    @classmethod
+    def parse(cls, value) -> "SpeakerSettings":
+        if isinstance(value, int):
+            return cls(count=value)
+        if isinstance(value, list):
+            return cls(count=len(value), names=tuple(v.strip() for v in value))
+        if isinstance(value, dict):
+            return cls(rename=tuple(sorted((int(SPEAKER_ID.match(str(k))[1]), v.strip())
+                                           for k, v in value.items())))
+        return cls()
+
+
+@dataclass(frozen=True)
 class Card:
     """One interview as the editor described it."""
 
@@ -269,6 +323,7 @@ class Card:
     intro: str = ""
     tags: tuple[str, ...] = ()
     language: str = "en"
+    speakers: SpeakerSettings = field(default_factory=SpeakerSettings)
     reviewed: bool = False
     chapters: tuple[tuple[float, str], ...] = ()  # (start in seconds, title)
     pin_quotes: tuple[str, ...] = ()
@@ -350,6 +405,7 @@ def load_card(folder: Path) -> Card:
         source=values["source"].strip(), interviewer=values["interviewer"].strip(),
         guests=tuple(g.strip() for g in values["guests"]), intro=values["intro"],
         tags=tuple(t.strip() for t in values["tags"]), language=values["language"],
+        speakers=SpeakerSettings.parse(values["speakers"]),
         reviewed=values["reviewed"],
         chapters=tuple((parse_time(c["start"]), c["title"].strip()) for c in values["chapters"]),
         pin_quotes=tuple(t.strip() for t in values["quotes"].get("pin") or ()),

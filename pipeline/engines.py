@@ -65,11 +65,12 @@ def _threads(threads: int) -> int:
 
 
 def _segment(start: float, end: float, text: str, words) -> Segment:
-    # Alignment can put a clip's last word's end before its start: never a negative length.
-    words = [Word(round(w[0], 3), round(max(w[0], w[1]), 3), w[2], round(w[3], 3)) for w in words]
-    if words:  # a segment spans its words (a clip's bounds can be a little narrower)
-        start, end = words[0].start, max(words[-1].end, words[0].start)
-    return Segment(start=round(start, 3), end=round(end, 3), text=text.strip(), words=words)
+    # Word timings come from alignment, segment bounds from timestamp tokens; they can
+    # disagree by a few hundredths. A segment must span its words (links and search rely on it).
+    if words:
+        start, end = min(start, words[0][0]), max(end, words[-1][1])
+    return Segment(start=round(start, 3), end=round(end, 3), text=text.strip(),
+                   words=[Word(round(w[0], 3), round(w[1], 3), w[2], round(w[3], 3)) for w in words])
 
 
 class FasterWhisper:
@@ -214,7 +215,8 @@ def _openai_checkpoint(name: str, whisper) -> Path | None:
         return convert.bundled_checkpoint()
     if path.is_dir() and (path / "model.bin").exists():
         stat = (path / "model.bin").stat()
-        out = convert.cache_dir() / f"{path.resolve().name}-{stat.st_size}-{stat.st_mtime_ns}.pt"
+        out = convert.cache_dir() / (f"{path.resolve().name}-{stat.st_size}-{stat.st_mtime_ns}"
+                                     f"-converter{convert.CONVERTER_VERSION}.pt")
         return out if out.exists() else convert.convert(path, out)
     if path.is_file():
         return path

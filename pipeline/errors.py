@@ -31,3 +31,7 @@ class TranscribeError(PipelineError):
 
 class LockedError(PipelineError):
     """Another publish is running in the same project folder."""
+
+
+class SpeakersError(PipelineError):
+    """Voices could not be told apart, or the card's speaker settings do not fit the voices."""

@@ -1,7 +1,7 @@
 """Publish: run every stage for every interview, then build the site.
 
-Reads as the data flow: card -> fetch -> prepare -> transcribe -> export -> chapters and
-quotes -> render.
+Reads as the data flow: card -> fetch -> prepare -> transcribe -> speakers -> export ->
+chapters and quotes -> render.
 One interview failing is recorded and the others still publish; the caller decides what
 to print and which exit code to give.
 """
@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import chapters, corrections, export, fetch, media, quotes, render, search, transcribe
+from pipeline import (chapters, corrections, export, fetch, media, quotes, render, search,
+                      speakers, transcribe)
 from pipeline.cache import Stamps
 from pipeline.config import Card, Site, load_card, load_site, transcribe_settings
 from pipeline.errors import PipelineError
@@ -135,6 +136,7 @@ def _publish_one(project: Project, folder: Path, site: Site, report: Report,
                              youtube=fetch.is_youtube(card.source))
     out = project.transcript_folder(card.slug)
     machine = _transcribe(card, site, fetched, prepared, out, force)
+    machine = speakers.label(card, prepared.audio, machine, out)
     transcript = _corrected(card, machine, out)
     export.write_files(out, transcript, card.slug)
     post_chapters = chapters.build(card, transcript, out)
@@ -181,7 +183,7 @@ def _stage_stamps(project: Project, card: Card) -> dict[str, int]:
     """When each expensive stage last ran: one whose time changed during the run did work."""
     stamps = {}
     for folder in (card.folder, project.transcript_folder(card.slug)):
-        for stage in ("fetch", "prepare", "transcribe"):
+        for stage in ("fetch", "prepare", "transcribe", "speakers"):
             if ran := Stamps(folder).ran_at(stage):
                 stamps[stage] = ran
     return stamps

@@ -382,7 +382,7 @@ def _hit(conn: sqlite3.Connection, row: sqlite3.Row, context: int) -> Hit:
     before, match, after, index = _best_match(marked)
     starts = json.loads(row["word_starts"] or "[]")
     moment = starts[min(index, len(starts) - 1)] if starts else row["start"]
-    # Rounded first, then kept inside the turn: rounding must not move it before its start.
+    # Rounded first, then kept inside the turn: a rounded time must not fall before its turn.
     moment = min(max(round(moment, 1), row["start"]), row["end"])
     chapter = conn.execute("SELECT title FROM chapters WHERE slug = ? AND start <= ? "
                            "ORDER BY start DESC LIMIT 1", (row["slug"], moment)).fetchone()

@@ -2,7 +2,6 @@
 errors, and the per-card transcribe settings."""
 
 import json
-import re
 import struct
 import wave
 
@@ -14,18 +13,7 @@ from pipeline.config import TranscribeSettings, load_card, load_site, transcribe
 from pipeline.errors import CardError, TranscribeError
 from pipeline.model import Segment, Word
 
-from conftest import add_interview, write_card
-
-
-def words_of(text):
-    return re.sub(r"[^a-z ]", " ", text.lower()).split()
-
-
-def heard_correctly(result):
-    text = " ".join(words_of(result.text))
-    assert "senior managers" in text
-    assert "people trust what they can see" in text
-    assert "plain words" in text
+from conftest import add_interview, heard_correctly, words_of, write_card
 
 
 @pytest.fixture(scope="module")

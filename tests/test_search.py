@@ -23,7 +23,6 @@ from sqlite_utils.cli import cli as sqlite_utils_cli
 
 from conftest import SAMPLE, add_interview
 from pipeline import search
-from pipeline.model import Segment, Transcript
 from pipeline.project import Project
 from pipeline.publish import _cached_post, publish
 from pipeline.serve import make_server
@@ -93,7 +92,7 @@ def test_database_opens_with_sqlite_utils(db_path, archive):
     assert " ".join(t["text"] for t in turns) == " ".join(s["text"] for s in transcript["segments"])
     for turn in turns:
         assert turn["title"] == sample["title"] and turn["date"] == "2026-11-20"
-        assert turn["speaker"] in (None, "Daniel Hughes", "Helen Ward")  # None until labelled
+        assert turn["speaker"] in ("Daniel Hughes", "Helen Ward")
         assert turn["url"] == f"{BASE}{SLUG}/?t={int(turn['start'])}"
         starts = json.loads(turn["word_starts"])
         assert len(starts) == len(turn["text"].split())
@@ -174,35 +173,13 @@ def test_phrase_is_found_at_the_moment_it_was_said(cli_search, phrase):
     assert hits and hits[0]["slug"] == SLUG, hits
     assert phrase.lower() in hits[0]["match"].lower()
     assert abs(hits[0]["time"] - truth["start"]) <= 2.0, (hits[0]["time"], truth)
-    assert hits[0]["speaker"] in (None, truth["speaker"])  # None until the speakers stage runs
+    assert hits[0]["speaker"] == truth["speaker"]
     assert hits[0]["url"] == f"{BASE}{SLUG}/?t={int(hits[0]['time'])}"
 
 
-def label_with_truth(transcript: Transcript) -> Transcript:
-    """Split each segment where the true speaker changes, as the speakers stage will."""
-    segments = []
-    for seg in transcript.segments:
-        for word in seg.words:
-            middle = (word.start + word.end) / 2
-            speaker = min(TRUTH, key=lambda t: 0 if t["start"] <= middle <= t["end"]
-                          else min(abs(middle - t["start"]), abs(middle - t["end"])))["speaker"]
-            last = segments[-1] if segments else None
-            if last and last.speaker == speaker and last.end <= word.start + 2:
-                last.words.append(word)
-                last.end, last.text = word.end, last.text + word.word
-            else:
-                segments.append(Segment(word.start, word.end, word.word, speaker, [word]))
-    for seg in segments:
-        seg.text = seg.text.strip()
-    return dataclasses.replace(transcript, segments=segments)
-
-
 def test_speaker_filter_with_labelled_turns(archive, tmp_path, run_cli):
-    project = Project(archive)
-    post = _cached_post(project, project.media / SLUG)
-    post.transcript = label_with_truth(post.transcript)
-    path = tmp_path / "labelled.db"
-    search.build(path, [post], BASE)
+    """The speakers stage labelled the published turns: the filter finds the right voice."""
+    path = archive / "site" / "data" / "transcripts.db"
 
     for phrase in PHRASES:
         truth = truth_turn(phrase)
@@ -268,7 +245,9 @@ def test_context_and_limit(cli_search):
     ("--from", "2026-11-21", set()),
     ("--to", "2024-05", {OTHER}),
     ("--to", "2024-05-01", set()),
-    ("--speaker", "Helen", set()),  # no speaker labels in these transcripts yet
+    ("--speaker", "Helen", {SLUG}),  # turns labelled by the speakers stage
+    ("--speaker", "ada price", {OTHER}),
+    ("--speaker", "Daniel", set()),  # the interviewer never says it
 ])
 def test_filters(cli_search, option, value, slugs):
     hits = hits_json(cli_search('"plain words"', option, value, "--format", "json"))
