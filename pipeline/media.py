@@ -50,12 +50,9 @@ class Prepared:
 def prepare(folder: Path, source: Path, source_sha: str, *, youtube: bool = False) -> Prepared:
     """Make audio.wav, the web media and the poster, unless they are already made from this source."""
     stamps, key = Stamps(folder), stage_key(folder, source_sha, youtube)
-    last = stamps.read("prepare")
-    if last.get("result"):
-        done = _from_dict(folder, last["result"])
-        outputs = [p for p in (done.audio, done.media, done.poster) if p]
-        if stamps.is_fresh("prepare", key, outputs):
-            return done
+    done = last_prepared(folder)
+    if done and stamps.is_fresh("prepare", key, [p for p in (done.audio, done.media, done.poster) if p]):
+        return done
     info = probe(source)
     video = _video_stream(info)
     audio = next((s for s in info["streams"] if s.get("codec_type") == "audio"), None)
@@ -78,6 +75,12 @@ def prepare(folder: Path, source: Path, source_sha: str, *, youtube: bool = Fals
         _web_audio(source, result.media, audio)
     stamps.record("prepare", key, result=result.to_dict())
     return result
+
+
+def last_prepared(folder: Path) -> Prepared | None:
+    """What the last finished prepare made in this folder, or None."""
+    result = Stamps(folder).read("prepare").get("result")
+    return _from_dict(folder, result) if result else None
 
 
 def stage_key(folder: Path, source_sha: str, youtube: bool) -> str:

@@ -199,15 +199,18 @@ def _previously_published(project: Project, site: Site, slugs: tuple[str, ...],
         if folder.name in slugs or folder.name in report.failed:
             continue
         try:
-            posts.append(_cached_post(project, folder))
+            posts.append(load_post(project, folder))
         except (PipelineError, KeyError, TypeError, OSError):
             continue  # never published yet: it simply is not on the index
     return posts
 
 
-def _cached_post(project: Project, folder: Path) -> Post:
+def load_post(project: Project, folder: Path) -> Post:
+    """A post as last published, from its stamps and files, without running any stage."""
     card = load_card(folder)
-    prepared = media._from_dict(folder, Stamps(folder).read("prepare")["result"])
+    prepared = media.last_prepared(folder)
+    if prepared is None:
+        raise KeyError("prepare")  # never published: not on the index
     out = project.transcript_folder(card.slug)
     transcript = Transcript.from_dict(read_json(out / "transcript.json"))
     return Post(card, prepared, transcript, read_json(folder / "provenance.json", {}), out,

@@ -94,7 +94,7 @@ def built(tmp_path_factory, short_speech) -> Path:
     _make_youtube_post(root, "youtube-talk", like="audio-only")
 
     project = Project(root)
-    posts = {f.name: publish._cached_post(project, f) for f in project.card_folders()}
+    posts = {f.name: publish.load_post(project, f) for f in project.card_folders()}
     _add_chapters(root, posts["council-video"], VIDEO_CHAPTERS, VIDEO_QUOTES)
     _add_chapters(root, posts["youtube-talk"], YOUTUBE_CHAPTERS, [])
     render.render_site(project, load_site(root), list(posts.values()))

@@ -24,7 +24,7 @@ from sqlite_utils.cli import cli as sqlite_utils_cli
 from conftest import SAMPLE, add_interview
 from pipeline import search
 from pipeline.project import Project
-from pipeline.publish import _cached_post, publish
+from pipeline.publish import load_post, publish
 from pipeline.serve import make_server
 
 SLUG = "council-leader-blogging"
@@ -118,7 +118,7 @@ def test_incremental_build_updates_only_what_changed(archive, db_path, tmp_path)
     path = tmp_path / "transcripts.db"
     shutil.copyfile(db_path, path)
     project = Project(archive)
-    posts = {slug: _cached_post(project, project.media / slug) for slug in (SLUG, OTHER)}
+    posts = {slug: load_post(project, project.media / slug) for slug in (SLUG, OTHER)}
 
     assert search.build(path, posts.values(), BASE) == search.Stats(unchanged=2)
 
@@ -139,7 +139,7 @@ def test_incremental_build_updates_only_what_changed(archive, db_path, tmp_path)
 
 def test_chapters_are_rows_and_name_each_hit(archive, tmp_path):
     project = Project(archive)
-    post = _cached_post(project, project.media / SLUG)
+    post = load_post(project, project.media / SLUG)
 
     @dataclasses.dataclass
     class Chapter:  # the chapters stage may hand objects or dicts: both are read
@@ -256,7 +256,7 @@ def test_filters(cli_search, option, value, slugs):
 
 def test_ties_rank_newest_first(archive, tmp_path):
     project = Project(archive)
-    post = _cached_post(project, project.media / SLUG)
+    post = load_post(project, project.media / SLUG)
     older = dataclasses.replace(post, card=dataclasses.replace(post.card, slug="older", date=post.card.date.replace(year=2020)))
     path = tmp_path / "ties.db"
     search.build(path, [older, post], BASE)
