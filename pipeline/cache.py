@@ -8,11 +8,23 @@ only let us avoid re-reading a large unchanged file to hash it again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from pipeline.files import atomic_path, read_json, sha256_file, write_json
+
+
+@functools.cache
+def package_version(package: str) -> str:
+    """An installed package's version, for stage keys (a new version re-runs the stage).
+    Cached: reading package metadata costs about 2 ms, and every interview asks again."""
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 class Stamps:

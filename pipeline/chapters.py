@@ -16,18 +16,17 @@ makes schema.org Clips of them for its JSON-LD.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.cache import Stamps
+from pipeline.cache import Stamps, package_version
 from pipeline.config import Card
 from pipeline.errors import CardError
 from pipeline.export import clock, timestamp
-from pipeline.files import read_json, sha256_text, write_json, write_text
+from pipeline.files import read_json, write_json, write_text
 from pipeline.model import Transcript
 from pipeline.text import Sentence, content_words, interviewer_of, sentences
 
@@ -87,7 +86,7 @@ class _Exchange:
 def build(card: Card, transcript: Transcript, out: Path) -> list[Chapter]:
     """The chapters stage: the card's chapters or found ones, written in every format."""
     stamps = Stamps(out)
-    key = stamps.key(transcript=sha256_text(json.dumps(transcript.to_dict(), sort_keys=True)),
+    key = stamps.key(transcript=transcript.digest(),
                      card=[card.chapters, card.interviewer, card.guests, card.title],
                      version=VERSION, tools=_tool_versions())
     written = stamps.read("chapters").get("files", FILES)
@@ -325,6 +324,4 @@ def youtube(chapters: list[Chapter], duration: float) -> str | None:
 
 
 def _tool_versions() -> dict:
-    from importlib.metadata import version
-
-    return {"yake": version("yake"), "scikit-learn": version("scikit-learn")}
+    return {"yake": package_version("yake"), "scikit-learn": package_version("scikit-learn")}

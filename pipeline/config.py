@@ -351,8 +351,9 @@ class Site:
     transcribe: TranscribeSettings = field(default_factory=TranscribeSettings)
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that leaves dates as text: we check them ourselves, with a clear message."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """SafeLoader that leaves dates as text: we check them ourselves, with a clear message.
+    libyaml's parser when PyYAML has it: ten times faster, and every publish reads every card."""
 
 
 _Loader.yaml_implicit_resolvers = {

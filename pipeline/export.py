@@ -168,7 +168,10 @@ def write_files(out: Path, transcript: Transcript, label: str = "") -> None:
     edit to any other file is kept too, but nothing reads it, so we say so.
     """
     stamps = Stamps(out)
-    written = dict(before := stamps.read("export").get("files", {}))
+    before = stamps.read("export")
+    written, digest = dict(before.get("files", {})), transcript.digest()
+    if before.get("transcript") == digest and _unchanged(stamps, out, written):
+        return  # nothing to write: skip rendering four formats (most of a no-op publish)
     for name, text in render_all(transcript).items():
         target = out / name
         if target.exists() and written.get(name) and sha256_file(target) != written[name]:
@@ -178,5 +181,13 @@ def write_files(out: Path, transcript: Transcript, label: str = "") -> None:
             continue
         write_text(target, text)
         written[name] = sha256_text(text)
-    if written != before:
-        stamps.record("export", "", files=written)
+    if written != before.get("files") or digest != before.get("transcript"):
+        stamps.record("export", "", files=written, transcript=digest)
+
+
+def _unchanged(stamps: Stamps, out: Path, written: dict[str, str]) -> bool:
+    """Every format is there as we last wrote it (transcript.txt may be an editor's). Hashes
+    are remembered by size and mtime, so unchanged files are not read again."""
+    if len(written) != len(WRITERS) or not all((out / name).exists() for name in written):
+        return False
+    return all(stamps.digest(out / name) == sha for name, sha in written.items() if name != EDITABLE)

@@ -18,16 +18,15 @@ other interviews are added, so published quotes stay put.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipeline.cache import Stamps
+from pipeline.cache import Stamps, package_version
 from pipeline.config import Card
-from pipeline.files import read_json, sha256_text, write_json
+from pipeline.files import read_json, write_json
 from pipeline.model import Transcript, Word
 from pipeline.text import Sentence, all_words, content_words, interviewer_of, sentences
 
@@ -60,7 +59,7 @@ class Quote:
 def build(card: Card, transcript: Transcript, out: Path, archive: Path | None = None) -> list[Quote]:
     """The quotes stage: pick, verify and write out/quotes.json."""
     stamps = Stamps(out)
-    key = stamps.key(transcript=sha256_text(json.dumps(transcript.to_dict(), sort_keys=True)),
+    key = stamps.key(transcript=transcript.digest(),
                      card=[card.interviewer, card.guests, card.pin_quotes, card.drop_quotes],
                      version=VERSION, tools=_tool_versions())
     if stamps.is_fresh("quotes", key, [out / FILE]):
@@ -272,6 +271,4 @@ def _archive_texts(archive: Path, slug: str) -> list[str]:
 
 
 def _tool_versions() -> dict:
-    from importlib.metadata import version
-
-    return {"scikit-learn": version("scikit-learn")}
+    return {"scikit-learn": package_version("scikit-learn")}

@@ -110,7 +110,10 @@ def environment(project: Project) -> jinja2.Environment:
     folders = [str(p) for p in dict.fromkeys([project.templates, DEFAULT_TEMPLATES]) if p.is_dir()]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(folders), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined)
+                             undefined=jinja2.StrictUndefined,
+                             # Compiled templates kept in the temp folder (keyed by their source):
+                             # compiling them took a quarter of a no-op publish.
+                             bytecode_cache=jinja2.FileSystemBytecodeCache())
     env.filters["clock"] = clock
     env.filters["iso_duration"] = iso_duration
     env.filters["markdown"] = markdown

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from pipeline.errors import PipelineError
 from pipeline.export import clock
+from pipeline.cache import package_version
 from pipeline.files import atomic_path, write_text
 from pipeline.model import Segment, Transcript, turns
 
@@ -567,12 +568,7 @@ def _pagefind() -> Path:
 
 
 def _pagefind_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("pagefind_bin")
-    except PackageNotFoundError:
-        return "unknown"
+    return package_version("pagefind_bin")
 
 
 def _run_pagefind(folder: Path) -> None:

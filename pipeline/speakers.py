@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.errors import SpeakersError
-from pipeline.cache import Stamps
+from pipeline.cache import Stamps, package_version
 from pipeline.config import Card
 from pipeline.files import read_json, sha256_text, write_json
 from pipeline.model import Segment, Transcript, Word
@@ -533,7 +533,4 @@ def _words_digest(transcript: Transcript) -> str:
 
 
 def _versions() -> dict:
-    from importlib.metadata import version
-
-    return {"algorithm": ALGORITHM, "resemblyzer": version("resemblyzer"),
-            "torch": version("torch"), "webrtcvad": version("webrtcvad")}
+    return {"algorithm": ALGORITHM, **{p: package_version(p) for p in ("resemblyzer", "torch", "webrtcvad")}}
