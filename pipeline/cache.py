@@ -47,6 +47,15 @@ class Stamps:
         write_json(self.dir / "hashes.json", self._hashes)
         return sha
 
+    def remember(self, hashes: dict[Path, str]) -> None:
+        """Record the hashes of files just written, so digest() need not read them back."""
+        if self._hashes is None:
+            self._hashes = read_json(self.dir / "hashes.json", {})
+        for path, sha in hashes.items():
+            stat = path.stat()
+            self._hashes[path.name] = [stat.st_size, stat.st_mtime_ns, sha]
+        write_json(self.dir / "hashes.json", self._hashes)
+
     def key(self, *, files: list[Path] = (), **settings) -> str:
         """A key from input file contents and settings (any JSON-able values)."""
         ingredients = {"files": [self.digest(f) for f in files], "settings": settings}

@@ -88,8 +88,11 @@ def new(project: Project, slug: str, source: str, title: str | None, date) -> No
 @click.option("--force", is_flag=True,
               help="Transcribe again even when nothing changed. A corrected transcript.txt is "
                    "kept; the new text is written beside it as transcript.retranscribed.txt.")
+@click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Interviews fetched, prepared and transcribed at the same time; 0 means one "
+                   "per CPU core.")
 @click.pass_obj
-def publish(project: Project, slugs: tuple[str, ...], force: bool) -> None:
+def publish(project: Project, slugs: tuple[str, ...], force: bool, jobs: int) -> None:
     """Fetch, prepare, transcribe and render every interview (or only SLUGS), then the site.
 
     Stages whose inputs have not changed are skipped, so running it again is cheap.
@@ -97,9 +100,9 @@ def publish(project: Project, slugs: tuple[str, ...], force: bool) -> None:
     from pipeline.publish import Interrupted, publish as run_publish
 
     try:
-        report = run_publish(project, slugs, force=force)
+        report = run_publish(project, slugs, force=force, jobs=jobs)
     except Interrupted as stop:
-        click.echo(f"Interrupted while working on {stop.slug}: nothing half-written was kept. "
+        click.echo(f"Interrupted while working on {', '.join(stop.working)}: nothing half-written was kept. "
                    f"Finished before that: {', '.join(stop.report.published) or 'none'}. "
                    "Run publish again to continue.", err=True)
         sys.exit(130)

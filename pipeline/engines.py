@@ -34,11 +34,15 @@ class Decoding:
     temperatures: tuple[float, ...] = (0.0,)  # fallbacks when a result looks like a loop
 
 
+_loading = threading.Lock()  # interviews publish in parallel: load each model only once
+
+
 def load(settings: TranscribeSettings):
     """The engine the settings name, with its model loaded (once per process)."""
-    if settings.engine == "openai-whisper":
-        return _openai(settings.model, settings.threads)
-    return _faster(settings.model, settings.compute_type, settings.threads, settings.workers)
+    with _loading:
+        if settings.engine == "openai-whisper":
+            return _openai(settings.model, settings.threads)
+        return _faster(settings.model, settings.compute_type, settings.threads, settings.workers)
 
 
 def identity(settings: TranscribeSettings) -> dict:
@@ -163,15 +167,23 @@ class OpenAIWhisper:
 
     def __init__(self, model, threads: int):
         self.model, self.threads = model, threads
+        # One decode at a time: word timings come from hooks that whisper puts on the model
+        # for the length of a call, so two interviews at once would mix up their attention.
+        self.lock = threading.Lock()
 
     def decode(self, audio: np.ndarray, clips: list[tuple[float, float]], decoding: Decoding,
                language: str) -> list[Segment]:
         """Segments (times relative to `audio`) of the speech in `clips`, one clip after another."""
+        if not clips:
+            return []
+        with self.lock:
+            return self._decode(audio, clips, decoding, language)
+
+    def _decode(self, audio: np.ndarray, clips: list[tuple[float, float]], decoding: Decoding,
+                language: str) -> list[Segment]:
         import torch
         import whisper
 
-        if not clips:
-            return []
         torch.set_num_threads(_threads(self.threads))
         result = whisper.transcribe(
             self.model, audio, language=language, fp16=False, verbose=None,

@@ -172,6 +172,7 @@ def write_files(out: Path, transcript: Transcript, label: str = "") -> None:
     written, digest = dict(before.get("files", {})), transcript.digest()
     if before.get("transcript") == digest and _unchanged(stamps, out, written):
         return  # nothing to write: skip rendering four formats (most of a no-op publish)
+    made: dict[Path, str] = {}
     for name, text in render_all(transcript).items():
         target = out / name
         if target.exists() and written.get(name) and sha256_file(target) != written[name]:
@@ -181,6 +182,9 @@ def write_files(out: Path, transcript: Transcript, label: str = "") -> None:
             continue
         write_text(target, text)
         written[name] = sha256_text(text)
+        made[target] = written[name]
+    if made:  # a later no-op publish then checks the files without reading them
+        stamps.remember(made)
     if written != before.get("files") or digest != before.get("transcript"):
         stamps.record("export", "", files=written, transcript=digest)
 
