@@ -210,8 +210,30 @@ def parallel_section(ctx: Context) -> list[dict]:
     for proc in procs:
         reap(proc)
     rows.append(("both at once, 1 core each", time.monotonic() - started))
+    rows += _publish_two(ctx, wav)
     return [{"section": "parallel", "name": f"2 interviews {name}", "audio_s": round(2 * duration, 1),
              "wall_s": round(wall, 2), "rtf": round(2 * duration / wall, 1)} for name, wall in rows]
+
+
+def _publish_two(ctx: Context, wav: Path) -> list[tuple[str, float]]:
+    """`pipeline publish` of two new interviews (whole command), one at a time or both at once."""
+    from pipeline.synth import make_video
+
+    video = ctx.folder / f"{wav.stem}.mp4"
+    if not video.exists():
+        make_video(wav, video, title="Benchmark interview")
+    rows = []
+    for jobs in ("1", "2"):
+        project = Path(tempfile.mkdtemp(prefix="publish-two-", dir=ctx.folder))
+        try:
+            for i in range(2):
+                _card(project, f"interview-{i}", video, f"Interview {i}")
+            result = measure_command([sys.executable, "-m", "pipeline", "-C", str(project), "-q",
+                                      "publish", "--jobs", jobs])
+        finally:
+            shutil.rmtree(project, ignore_errors=True)
+        rows.append((f"published end to end, --jobs {jobs}", result["wall_s"]))
+    return rows
 
 
 def publish_section(ctx: Context) -> list[dict]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -105,11 +106,22 @@ def publish(project: Project, slugs: tuple[str, ...], force: bool, jobs: int) ->
         click.echo(f"Interrupted while working on {', '.join(stop.working)}: nothing half-written was kept. "
                    f"Finished before that: {', '.join(stop.report.published) or 'none'}. "
                    "Run publish again to continue.", err=True)
-        sys.exit(130)
+        _exit_now(130)
     for slug, message in report.failed.items():
         click.echo(f"FAILED {slug}: {message}", err=True)
     click.echo(_summary(report), err=True)
     sys.exit(1 if report.failed else 0)
+
+
+def _exit_now(code: int) -> None:
+    """Exit without the interpreter's shutdown: after Ctrl-C, interviews publishing at the same
+    time may still be decoding (their outputs are written atomically, so nothing is lost), and
+    a Ctrl-C during `import torch` made torch's exit handlers kill the process with SIGINT
+    instead of our exit code."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @cli.command()

@@ -25,8 +25,11 @@ PIPELINE = [sys.executable, "-m", "pipeline"]
 
 
 def start_publish(project, *args):
+    # Ctrl-C as in a terminal, however the tests were started: a shell starting them in the
+    # background without job control ignores SIGINT, and Python then installs no handler.
     return subprocess.Popen([*PIPELINE, "-C", str(project), "-v", "publish", *args],
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for(process, text, timeout=120):
@@ -149,8 +152,9 @@ def test_ctrl_c_stops_cleanly_and_says_what_finished(short_speech, reencode_sour
     process = start_publish(tmp_path, "--jobs", jobs)
     wait_for(process, "b-second: transcribing")
     process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=60) == 130
+    code = process.wait(timeout=60)
     message = process.stderr.read()
+    assert code == 130, message
     assert "Traceback" not in message
     if jobs == "1":  # one after the other: the first was finished
         assert "Interrupted while working on b-second:" in message
