@@ -208,10 +208,11 @@ def _not_negative(value) -> str | None:
 # The defaults are chosen by measurement (`make bench`, 30-minute interview, tiny.en, 2 shared
 # cores, each comparison from one run): a worker per core, each decoding its own batches on one
 # thread, over one batch on both threads (1.58x the speed: two threads wait for each other at
-# every decoding step); beam 3 (WER 4.7 %, 28x real time) over beam 5 (4.2 %, 24x: 16 % slower,
-# and only 3.3x openai-whisper's speed where the goal is 3.5x) and over greedy (6.1 %, no
-# faster); 8 clips in flight in all (16 was no faster and took 1.8 GB); batched over one clip
-# after another (2x the time); int8 over float32 (the encoder took 40 % longer in float32).
+# every decoding step); beam 5 over beam 3 (WER 4.2 % against 4.7 % on the WAV, and 4.6 %
+# against 5.0 % through a whole publish, where beam 3 saved only 5 % of the time) and over
+# greedy (6.1 %, 13 % faster); 8 clips in flight in all (16 was no faster and took 1.8 GB);
+# batched over one clip after another (2x the time); int8 over float32 (the encoder took 40 %
+# longer in float32).
 TRANSCRIBE_FIELDS: dict[str, Field] = {
     "engine": Field(str, "Speech recogniser: 'faster-whisper' (fast) or 'openai-whisper' (the "
                          "reference implementation).", default="faster-whisper",
@@ -225,7 +226,7 @@ TRANSCRIBE_FIELDS: dict[str, Field] = {
                                f"{', '.join(COMPUTE_TYPES)}.", default="int8",
                           check=lambda v: None if v in COMPUTE_TYPES else
                           f"'{v}' is not a compute type; use one of {', '.join(COMPUTE_TYPES)}"),
-    "beam_size": Field(int, "Beam width; 1 is greedy.", default=3, check=_positive),
+    "beam_size": Field(int, "Beam width; 1 is greedy.", default=5, check=_positive),
     "batch_size": Field(int, "Speech clips decoded at once, shared among the workers "
                              "(faster-whisper; 1 decodes them one after another).", default=8,
                        check=_positive),
@@ -293,7 +294,7 @@ class TranscribeSettings:
     engine: str = "faster-whisper"
     model: str = "tiny.en"
     compute_type: str = "int8"
-    beam_size: int = 3
+    beam_size: int = 5
     batch_size: int = 8
     threads: int = 0
     workers: int = 0
