@@ -359,19 +359,21 @@ def _time_phases(engine) -> dict[str, float]:
     class Timed:
         def __getattr__(self, name):
             method = getattr(inner, name)
-            if name not in ("encode", "generate", "align"):
-                return method
-
-            def timed(*args, **kwargs):
-                started = time.monotonic()
-                try:
-                    return method(*args, **kwargs)
-                finally:
-                    phases[name] = phases.get(name, 0.0) + time.monotonic() - started
-            return timed
+            return _timed(method, phases, name) if name in ("encode", "generate", "align") else method
 
     engine.model.model = Timed()
     return phases
+
+
+def _timed(function, totals: dict[str, float], key: str):
+    """`function`, adding the seconds each call takes to totals[key]."""
+    def timed(*args, **kwargs):
+        started = time.monotonic()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            totals[key] = totals.get(key, 0.0) + time.monotonic() - started
+    return timed
 
 
 def _child_library(wav: str, library: str) -> dict:
@@ -407,15 +409,7 @@ def _child_publish(project: str) -> dict:
     stages: dict[str, float] = {}
 
     def timed(module, name: str, stage: str) -> None:
-        original = getattr(module, name)
-
-        def wrapper(*args, **kwargs):
-            started = time.monotonic()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                stages[stage] = stages.get(stage, 0.0) + time.monotonic() - started
-        setattr(module, name, wrapper)
+        setattr(module, name, _timed(getattr(module, name), stages, stage))
 
     for module, name, stage in ((publish.fetch, "fetch", "fetch"),
                                 (publish.media, "prepare", "prepare"),
