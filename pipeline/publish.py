@@ -16,9 +16,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,28 +143,15 @@ def _select(project: Project, slugs: tuple[str, ...], report: Report) -> list[Pa
     return [known[s] for s in slugs if s in known]
 
 
-def _in_parallel(work, items: list, jobs: int) -> list[Future]:
-    """work(item) for every item, `jobs` at a time, each result (or error) in a Future. The
-    threads are daemons: after Ctrl-C, or an error that ends publish, nobody waits for them
-    (every output is written atomically, so a thread cut short leaves nothing half-made)."""
-    futures = [Future() for _ in items]
+def _in_parallel(work, items: list, jobs: int) -> list:
+    """work(item) for every item, `jobs` at a time, each result (or error) in a Future. After
+    Ctrl-C the CLI exits at once without waiting for the threads (every output is written
+    atomically, so work cut short leaves nothing half-made)."""
     if jobs <= 1 or len(items) <= 1:  # one at a time, each when asked for: as before
         return [_Lazy(work, item) for item in items]
-    queue, lock = iter(list(zip(items, futures))), threading.Lock()
-
-    def worker():
-        while True:
-            with lock:
-                item, future = next(queue, (None, None))
-            if future is None:
-                return
-            try:
-                future.set_result(work(item))
-            except BaseException as e:  # handed to the caller, who decides what it means
-                future.set_exception(e)
-
-    for _ in range(min(jobs, len(items))):
-        threading.Thread(target=worker, daemon=True).start()
+    pool = ThreadPoolExecutor(min(jobs, len(items)), thread_name_prefix="publish")
+    futures = [pool.submit(work, item) for item in items]
+    pool.shutdown(wait=False)  # the threads end when the queue is empty
     return futures
 
 

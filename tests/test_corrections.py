@@ -88,3 +88,25 @@ def test_edit_survives_publish_and_reaches_every_output(published, run_cli):
     assert "plain words" in (folder / "transcript.retranscribed.txt").read_text()
     page = (published / "site" / "edited" / "index.html").read_text()
     assert "simple words" in page
+
+
+def test_hand_edited_captions_are_kept_on_every_publish(tmp_path, caplog):
+    """Export skips unchanged work, but an edited caption file is still kept and reported,
+    and a changed transcript still rewrites the files nobody edited."""
+    from pipeline import export
+
+    words = [Word(0.0, 0.5, " Hello"), Word(0.6, 1.0, " there.")]
+    transcript = Transcript("en", 2.0, "faster-whisper", "tiny.en",
+                            [Segment(0.0, 1.0, "Hello there.", "Ann", words)])
+    export.write_files(tmp_path, transcript, "talk")
+    vtt = tmp_path / "transcript.vtt"
+    vtt.write_text(vtt.read_text().replace("Hello there.", "Hello, there."))
+    for _ in range(2):
+        caplog.clear()
+        export.write_files(tmp_path, transcript, "talk")
+        assert "Hello, there." in vtt.read_text()
+        assert "transcript.vtt was edited by hand" in caplog.text
+    transcript.segments[0].text, words[1].word = "Hello here.", " here."
+    export.write_files(tmp_path, transcript, "talk")
+    assert "Hello, there." in vtt.read_text()
+    assert "Hello here." in (tmp_path / "transcript.srt").read_text()
