@@ -20,13 +20,14 @@ publish: setup
 test: setup test-deps $(NODE_SETUP)
 	$(BIN)/pytest
 
-# Every benchmark (pipeline/bench.py): engines, publish, memory, re-publish and render on a
-# generated 30-minute interview (made once into .bench/), and search. bench-quick: smaller.
+# Every benchmark (bench/): engines, publish, memory, re-publish and render on a generated
+# 30-minute interview (made once into .bench/), search, and the preview server's memory.
+# bench-quick: smaller.
 bench: setup test-deps
-	$(BIN)/python -m pipeline.bench
+	$(BIN)/python -m bench
 
 bench-quick: setup test-deps
-	$(BIN)/python -m pipeline.bench --quick
+	$(BIN)/python -m bench --quick
 
 setup: system-deps $(SETUP)
 

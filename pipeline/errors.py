@@ -33,5 +33,6 @@ class LockedError(PipelineError):
     """Another publish is running in the same project folder."""
 
 
-class SpeakersError(PipelineError):
-    """Voices could not be told apart, or the card's speaker settings do not fit the voices."""
+class SearchError(PipelineError):
+    """The search database is missing or unreadable, a query cannot be understood, or the
+    site's search index cannot be built."""

@@ -76,11 +76,8 @@ def copy_file(source: Path, target: Path) -> None:
 
 def sha256_file(path: Path) -> str:
     """Content hash of a file, read in chunks."""
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def sha256_text(text: str) -> str:

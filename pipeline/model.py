@@ -1,4 +1,5 @@
-"""The transcript: the data every stage after transcription reads and writes.
+"""The data the stages hand each other: what fetch and prepare made, the transcript, chapters,
+quotes, and the Post that a page is rendered from.
 
 transcript.json has this shape, which outside tools rely on:
 {"language", "duration", "engine", "model",
@@ -11,6 +12,48 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.config import Card
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """The interview's media on disk (media/SLUG/...), and where it came from."""
+
+    path: Path
+    provenance: dict
+
+    @property
+    def sha256(self) -> str:
+        return self.provenance["sha256"]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What prepare made of the source: the audio for the recogniser, the media for the page."""
+
+    kind: str  # "video", "audio" or "youtube"
+    duration: float
+    audio: Path  # the 16 kHz WAV
+    media: Path | None  # what the page plays: video.mp4 / audio.m4a, None for YouTube
+    poster: Path | None
+    width: int | None = None
+    height: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "duration": self.duration, "audio": self.audio.name,
+                "media": self.media.name if self.media else None,
+                "poster": self.poster.name if self.poster else None,
+                "width": self.width, "height": self.height}
+
+    @classmethod
+    def from_dict(cls, folder: Path, data: dict) -> "Prepared":
+        def path(name):
+            return folder / name if name else None
+
+        return cls(data["kind"], data["duration"], folder / data["audio"], path(data["media"]),
+                   path(data["poster"]), data.get("width"), data.get("height"))
 
 
 @dataclass
@@ -77,6 +120,12 @@ class Turn:
     text: str
 
 
+# A paragraph on the page, and a row of the search database that links to it: shorter than a
+# turn of transcript.txt, so that a reader can find a moment by its time even before speakers
+# are labelled.
+PARAGRAPH_SECONDS = 40.0
+
+
 def turns(transcript: Transcript, max_gap: float = 2.0, max_length: float = 90.0) -> list[Turn]:
     """Group segments into speaker turns: a new turn on a new speaker, a long pause, or
     when a paragraph grows past max_length seconds (unlabelled speech stays readable)."""
@@ -89,3 +138,39 @@ def turns(transcript: Transcript, max_gap: float = 2.0, max_length: float = 90.0
         else:
             result.append(Turn(seg.speaker, seg.start, seg.end, seg.text))
     return result
+
+
+def paragraphs(transcript: Transcript) -> list[Turn]:
+    """The transcript's paragraphs as the page shows them (each a link to its moment)."""
+    return turns(transcript, max_length=PARAGRAPH_SECONDS)
+
+
+@dataclass
+class Chapter:
+    start: float
+    end: float
+    title: str
+
+
+@dataclass
+class Quote:
+    """An exact span of the transcript's words, by one speaker."""
+
+    speaker: str | None
+    text: str
+    start: float
+    end: float
+    pinned: bool = False
+
+
+@dataclass
+class Post:
+    """Everything the page of one interview is made from."""
+
+    card: Card
+    prepared: Prepared
+    transcript: Transcript
+    provenance: dict
+    transcript_folder: Path
+    chapters: list[Chapter] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)

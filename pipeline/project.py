@@ -13,10 +13,6 @@ from typing import Iterator
 from pipeline.config import CARD_NAME
 from pipeline.errors import LockedError
 
-# The templates that ship with the pipeline; a project's own templates/ overrides them.
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-
-
 @dataclass(frozen=True)
 class Project:
     root: Path

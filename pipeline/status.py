@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import corrections, fetch, media, transcribe
-from pipeline.cache import Stamps
 from pipeline.config import load_card, load_site, transcribe_settings
 from pipeline.errors import PipelineError
 from pipeline.files import read_json
 from pipeline.project import Project
+from pipeline.stages import corrections, fetch, prepare, transcribe
+from pipeline.stamps import Stamps
 
 STAGES = ("fetch", "prepare", "transcribe")
 
@@ -47,7 +47,7 @@ def _one(project: Project, folder: Path, site) -> InterviewStatus:
     source_sha = _source_sha(card)
     keys = {
         "fetch": fetch.stage_key(card) if card.is_url else None,
-        "prepare": source_sha and media.stage_key(folder, source_sha, fetch.is_youtube(card.source)),
+        "prepare": source_sha and prepare.stage_key(folder, source_sha, fetch.is_youtube(card.source)),
         "transcribe": source_sha and transcribe.stage_key(
             out, source_sha, card.language, transcribe_settings(site, card)),
     }

@@ -13,13 +13,13 @@ import pytest
 import webvtt
 from conftest import write_card
 
-from pipeline import chapters
-from pipeline.cache import Stamps
+from pipeline.stages import chapters
+from pipeline.stamps import Stamps
 from pipeline.config import load_card
 from pipeline.errors import CardError
-from pipeline.export import clock
+from pipeline.timecode import clock
 from pipeline.project import Project
-from pipeline.render import environment
+from pipeline.site.render import environment
 
 TOLERANCE = 10.0  # seconds between a chapter start and the true topic change
 
@@ -220,7 +220,7 @@ def test_card_chapters_replace_the_automatic_ones(tmp_path, topics_transcripts, 
     assert card.chapters == ((0, "How it started"), (50, "Honey"), (80, "Winter"))
     out = tmp_path / "out"
     transcript = topics_transcripts["plain"]
-    found = chapters.build(card, transcript, out)
+    found = chapters.run(card, transcript, out)
     assert [(c.start, c.end, c.title) for c in found] == [
         (0, 50, "How it started"), (50, 80, "Honey"), (80, transcript.duration, "Winter")]
     assert [c.text for c in webvtt.read(out / "chapters.vtt")] == ["How it started", "Honey", "Winter"]
@@ -228,14 +228,14 @@ def test_card_chapters_replace_the_automatic_ones(tmp_path, topics_transcripts, 
         "startTime": 50, "endTime": 80, "title": "Honey"}
     # Unchanged inputs: nothing is redone.
     ran = Stamps(out).ran_at("chapters")
-    assert chapters.build(card, transcript, out) == found
+    assert chapters.run(card, transcript, out) == found
     assert Stamps(out).ran_at("chapters") == ran
     # A chapter past the end of the recording is the card's mistake, said plainly.
     late = write_card(tmp_path, "late", "bees.mp4", chapters=[
         {"start": 0, "title": "Start"}, {"start": "9:00", "title": "Never"}])
     (late / "bees.mp4").write_bytes(b"")
     with pytest.raises(CardError, match=r"'Never' starts at 9:00, after the end of the recording"):
-        chapters.build(load_card(late), transcript, tmp_path / "late-out")
+        chapters.run(load_card(late), transcript, tmp_path / "late-out")
 
 
 def test_bad_chapters_and_quotes_on_the_card_are_all_reported(project, run_cli):

@@ -4,10 +4,11 @@ import datetime
 
 import pytest
 
-from pipeline.config import CARD_FIELDS, SITE_FIELDS, TRANSCRIBE_FIELDS, load_card, load_site
-from pipeline.errors import CardError
+import dataclasses
 
-from conftest import write_card, ROOT
+from conftest import ROOT, write_card
+from pipeline.config import Card, Site, TranscribeSettings, card_template, docs, load_card, load_site, table
+from pipeline.errors import CardError
 
 
 def test_valid_card_is_parsed(project):
@@ -83,8 +84,33 @@ def test_site_settings_defaults_and_errors(tmp_path):
 
 
 def test_every_setting_is_documented_in_the_readme():
+    """The README's tables are written from the field tables (python -m pipeline.config.docs)."""
     readme = (ROOT / "README.md").read_text()
-    for name in list(CARD_FIELDS) + list(SITE_FIELDS):
-        assert f"`{name}`" in readme, f"README does not document the field '{name}'"
-    for name in TRANSCRIBE_FIELDS:
-        assert f"`transcribe.{name}`" in readme, f"README does not document 'transcribe.{name}'"
+    assert docs.render(readme) == readme, "README.md is out of date: run python -m pipeline.config.docs"
+    for name in list(table(Card)) + list(table(Site)):
+        assert f"| `{name}` |" in readme, f"README does not document the field '{name}'"
+    for name in table(TranscribeSettings):
+        assert f"| `transcribe.{name}` |" in readme, f"README does not document 'transcribe.{name}'"
+
+
+def test_each_default_is_declared_once_on_its_field():
+    """The dataclasses' defaults are the table's: a default written twice cannot drift."""
+    for cls in (Site, TranscribeSettings):
+        made = cls()
+        for name, row in table(cls).items():
+            assert getattr(made, name) == row.default, (cls.__name__, name)
+    assert {f.name for f in dataclasses.fields(Card)} - set(table(Card)) == {"slug", "folder"}
+
+
+def test_new_card_template_reads_back_as_the_defaults(tmp_path):
+    folder = tmp_path / "media" / "fresh"
+    folder.mkdir(parents=True)
+    (folder / "talk.mp3").write_bytes(b"")
+    import datetime
+
+    (folder / "interview.yaml").write_text(card_template("Fresh", "talk.mp3", datetime.date(2026, 3, 1)))
+    card = load_card(folder)
+    for name, row in table(Card).items():
+        if not row.required:
+            assert getattr(card, name) == row.default, name
+    assert (card.title, card.source, card.date) == ("Fresh", "talk.mp3", datetime.date(2026, 3, 1))

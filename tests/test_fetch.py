@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.config import load_card
 from pipeline.errors import FetchError
-from pipeline.fetch import fetch
+from pipeline.stages.fetch import run as fetch
 from pipeline.files import sha256_file
 
 from conftest import write_card

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.errors import MediaError
 from pipeline.files import sha256_file
-from pipeline.media import prepare, probe
+from pipeline.stages.prepare import prepare, probe
 
 
 def streams(path):

@@ -1,12 +1,11 @@
 """Post pages, index, tag pages, 404, feeds and structured data, checked by real engines.
 
-A module-scoped site is published for real (ffmpeg, Whisper) from the bundled sample video
-(148 s, so ?t=30 lies inside it) and the session's short MP3; a YouTube post is made from
-files as fetch and prepare leave them for a YouTube URL (nothing can be downloaded here).
-Chapters and quotes come from their own stage; until it fills Post.chapters/quotes, this
-module sets them itself and re-renders through the real render code.
+A module-scoped site is published for real (ffmpeg, Whisper, speakers, chapters, quotes) from
+the bundled sample video (148 s) and the session's short MP3; a YouTube post is published
+from a source left as fetch leaves a YouTube download (nothing can be downloaded here), with
+chapters from its card. Every chapter and quote the pages show is the stages' own output.
 
-It is served by pipeline.serve on 127.0.0.1 (with byte ranges, which media seeking needs) and
+It is served by pipeline.site.serve on 127.0.0.1 (with byte ranges, which media seeking needs) and
 opened in Debian's Chromium through Playwright, with every request off 127.0.0.1 blocked.
 Set PAGES_SCREENSHOTS=/some/folder to keep screenshots of every page at 1280 and 375 px.
 """
@@ -33,16 +32,16 @@ from click.testing import CliRunner
 from playwright.sync_api import sync_playwright
 
 from conftest import SAMPLE, add_interview, write_card
-from pipeline import publish, render
-from pipeline.cache import Stamps
 from pipeline.cli import cli
 from pipeline.config import load_card, load_site
 from pipeline.errors import CardError
-from pipeline.files import write_json
-from pipeline.media import Prepared
-from pipeline.model import Segment, Transcript
+from pipeline.files import sha256_file, write_json
+from pipeline.model import Chapter, Post, Prepared, Quote, Segment, Transcript
 from pipeline.project import Project
-from pipeline.serve import make_server
+from pipeline.site import render
+from pipeline.site.serve import make_server
+from pipeline.stages import chapters, fetch, quotes
+from pipeline.stamps import Stamps
 
 ROOT = Path(__file__).resolve().parent.parent
 VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -54,23 +53,8 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
 BASE = "/archive/"  # site.yaml's base_url has a path, as on many real hosts
 YOUTUBE_ID = "M7lc1UVf-VE"
 
-# What the chapters and quotes stage would find in the sample (times from its truth.json).
-VIDEO_CHAPTERS = [
-    {"start": 0.0, "end": 29.5, "title": "Why senior managers should blog"},
-    {"start": 29.5, "end": 61.9, "title": "What to write, and how often"},
-    {"start": 61.9, "end": 97.2, "title": "The real risks: press and lawyers"},
-    {"start": 97.2, "end": 121.2, "title": "What changed for staff and residents"},
-    {"start": 121.2, "end": 147.8, "title": "Advice for a new chief executive"},
-]
-VIDEO_QUOTES = [
-    {"speaker": "Helen Ward", "start": 8.4, "end": 10.6,
-     "text": "Because people trust what they can see."},
-    {"speaker": "Helen Ward", "start": 66.7, "end": 69.0,
-     "text": "The risks are smaller than people think."},
-    {"speaker": "Helen Ward", "start": 126.5, "end": 128.2, "text": "Start small and start now."},
-]
-YOUTUBE_CHAPTERS = [{"start": 0.0, "end": 3.5, "title": "Why write a blog"},
-                    {"start": 3.5, "end": None, "title": "Trust and plain words"}]
+# The YouTube post's card gives its chapters (the chapters stage takes them from there).
+YOUTUBE_CHAPTERS = [{"start": 0, "title": "Why write a blog"}, {"start": 3.5, "title": "Trust and plain words"}]
 
 # ---------------------------------------------------------------------------- the site
 
@@ -89,42 +73,31 @@ def built(tmp_path_factory, short_speech) -> Path:
     add_interview(root, "audio-only", short_speech["mp3"], title="Five minutes on plain words",
                   date="2026-10-01", tags=["Blogging", "plain language"], reviewed=True,
                   intro="A short *audio-only* conversation.")
+    _as_if_downloaded(root, "youtube-talk", short_speech["mp3"])
     result = CliRunner().invoke(cli, ["-C", str(root), "-q", "publish"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    _make_youtube_post(root, "youtube-talk", like="audio-only")
-
-    project = Project(root)
-    posts = {f.name: publish.load_post(project, f) for f in project.card_folders()}
-    _add_chapters(root, posts["council-video"], VIDEO_CHAPTERS, VIDEO_QUOTES)
-    _add_chapters(root, posts["youtube-talk"], YOUTUBE_CHAPTERS, [])
-    render.render_site(project, load_site(root), list(posts.values()))
     return root
 
 
-def _make_youtube_post(root: Path, slug: str, like: str) -> None:
-    """Leave the files fetch and prepare leave for a YouTube URL (audio from another post)."""
+def _as_if_downloaded(root: Path, slug: str, media: Path) -> None:
+    """A YouTube card whose source is on disk as the fetch stage leaves a download (with its
+    provenance and stamp), so publish runs every other stage for real."""
     folder = write_card(root, slug, f"https://www.youtube.com/watch?v={YOUTUBE_ID}",
-                        title="Open data in plain words", date="2026-06-01", tags=["open data"])
-    source = root / "media" / like
-    shutil.copyfile(source / "audio.wav", folder / "audio.wav")
-    write_json(folder / "provenance.json", {"origin": "url", "extractor": "Youtube", "id": YOUTUBE_ID,
-                                            "file": "source.m4a", "sha256": "0" * 64})
-    duration = Stamps(source).read("prepare")["result"]["duration"]
-    prepared = Prepared("youtube", duration, folder / "audio.wav", None, None)
-    write_json(folder / ".stamps" / "prepare.json", {"key": "", "result": prepared.to_dict()})
-    shutil.copytree(root / "transcripts" / like, root / "transcripts" / slug)
+                        title="Open data in plain words", date="2026-06-01", tags=["open data"],
+                        chapters=YOUTUBE_CHAPTERS)
+    source = folder / f"source{media.suffix}"
+    shutil.copyfile(media, source)
+    card = load_card(folder)
+    write_json(folder / "provenance.json", {
+        "origin": "url", "url": card.source, "extractor": "Youtube", "id": YOUTUBE_ID,
+        "file": source.name, "sha256": sha256_file(source)})
+    Stamps(folder).record("fetch", fetch.stage_key(card), file=source.name)
 
 
-def _add_chapters(root: Path, post: publish.Post, chapters: list[dict], quotes: list[dict]) -> None:
-    """What the chapters stage hands the page: Post fields, chapters.vtt and chapters.json."""
-    post.chapters, post.quotes = chapters, quotes
-    items = render.chapter_list(post)
-    stamp = lambda s: f"{int(s // 3600):02d}:{int(s % 3600 // 60):02d}:{s % 60:06.3f}"  # noqa: E731
-    cues = [f"{i}\n{stamp(c['start'])} --> {stamp(c['end'])}\n{c['title']}" for i, c in enumerate(items, 1)]
-    folder = root / "transcripts" / post.card.slug
-    (folder / "chapters.vtt").write_text("WEBVTT\n\n" + "\n\n".join(cues) + "\n", encoding="utf-8")
-    write_json(folder / "chapters.json", {"version": "1.2.0", "chapters": [
-        {"startTime": c["start"], "endTime": c["end"], "title": c["title"]} for c in items]})
+def stage_output(built: Path, slug: str) -> tuple[list[Chapter], list[Quote]]:
+    """The chapters and quotes the stages wrote for a post."""
+    out = built / "transcripts" / slug
+    return chapters.load(out), quotes.load(out)
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +236,7 @@ def test_every_page_is_valid_html(built, tmp_path):
     broken = tmp_path / "broken.html"  # proves the checker is really checking
     broken.write_text("<!DOCTYPE html><html lang=en><title>x</title><p><div></p></div><a href=x id=a id=a>")
     out = subprocess.run(["java", "-jar", str(VNU), "--format", "json", "--also-check-css",
-                          *map(str, pages), str(broken), str(ROOT / "templates/static/style.css")],
+                          *map(str, pages), str(broken), str(render.DEFAULT_TEMPLATES / "static" / "style.css")],
                          capture_output=True, text=True, timeout=180)
     messages = json.loads(out.stderr)["messages"]
     errors = [m for m in messages if m["type"] == "error" or m.get("subType") == "fatal"]
@@ -286,16 +259,19 @@ def test_captions_and_chapters_tracks_load_every_cue(open_page, built):
                 await count(document.querySelector("track[kind=chapters]"))];
     }""")
     captions = webvtt.read(str(built / "site" / "council-video" / "transcript.vtt"))
-    assert counts == [len(captions), len(VIDEO_CHAPTERS)]
+    found, _ = stage_output(built, "council-video")
+    assert counts == [len(captions), len(found)]
+    assert len(found) >= 2, "the sample has several topics"
     assert len(captions) > 10
 
 
-def test_keyboard_activates_transcript_line_and_chapter(open_page):
+def test_keyboard_activates_transcript_line_and_chapter(open_page, built):
     page = open_page(PAGES["video"])
     _wait_for_player(page)
-    chapter = page.get_by_role("navigation", name="Chapters").get_by_role("link").nth(2)
+    found, _ = stage_output(built, "council-video")
+    chapter = page.get_by_role("navigation", name="Chapters").get_by_role("link").nth(len(found) - 1)
     line = page.locator(".turn a.time").nth(1)
-    for link, expected in ((chapter, int(VIDEO_CHAPTERS[2]["start"])),
+    for link, expected in ((chapter, int(found[-1].start)),
                            (line, float(line.get_attribute("data-t")))):
         _focus_by_tab(page, link)
         page.keyboard.press("Enter")
@@ -308,13 +284,16 @@ def test_keyboard_activates_transcript_line_and_chapter(open_page):
         f"document.querySelector('.turn.current a.time')?.dataset.t === '{wanted}'", timeout=10000)
 
 
-def test_t_parameter_starts_the_player_there(open_page):
-    page = open_page(PAGES["video"] + "?t=30")
+def test_t_parameter_starts_the_player_there(open_page, built):
+    found, _ = stage_output(built, "council-video")
+    second = found[1]
+    moment = int((second.start + second.end) / 2)  # inside the second chapter
+    page = open_page(PAGES["video"] + f"?t={moment}")
     page.wait_for_function("document.getElementById('player').readyState >= 1")
-    page.wait_for_function("Math.abs(document.getElementById('player').currentTime - 30) < 0.5")
+    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {moment}) < 0.5")
     page.wait_for_function("document.querySelector('.chapters a.current, nav[aria-label=Chapters] a.current')")
     current = page.locator(".chapters a.current, nav[aria-label=Chapters] a.current")
-    assert VIDEO_CHAPTERS[1]["title"] in current.inner_text()  # 30 s is in the second chapter
+    assert second.title in current.inner_text()
     # The YouTube embed starts there too (its player reloads at the moment).
     page = open_page(PAGES["youtube"] + "?t=30")
     page.wait_for_function("document.getElementById('player').src.includes('start=30')")
@@ -330,24 +309,25 @@ def test_youtube_links_seek_the_embed(open_page):
 
 
 def test_without_javascript_every_moment_is_a_link(open_page, built):
+    found, picked = stage_output(built, "council-video")
+    assert picked, "the quotes stage found quotes in the sample"
     page = open_page(PAGES["video"], java_script_enabled=False)
-    chapters = page.get_by_role("navigation", name="Chapters").get_by_role("link")
-    assert [a.get_attribute("href") for a in chapters.all()] == \
-        [f"?t={int(c['start'])}" for c in VIDEO_CHAPTERS]
-    quotes = page.locator("blockquote")
-    assert quotes.count() == len(VIDEO_QUOTES)
-    for quote, expected in zip(quotes.all(), VIDEO_QUOTES):
-        assert expected["text"] in quote.inner_text()
+    links = page.get_by_role("navigation", name="Chapters").get_by_role("link")
+    assert [a.get_attribute("href") for a in links.all()] == [f"?t={int(c.start)}" for c in found]
+    shown = page.locator("blockquote")
+    assert shown.count() == len(picked)
+    for quote, expected in zip(shown.all(), picked):
+        assert expected.text in quote.inner_text()
         href = quote.evaluate("q => (q.closest('figure') || q).querySelector('a[href]').getAttribute('href')")
-        assert href == f"?t={int(expected['start'])}"
+        assert href == f"?t={int(expected.start)}"
     turns = page.locator(".turn")
     assert turns.count() >= 2
     for turn in turns.all():
         assert re.fullmatch(r"\?t=\d+", turn.locator("a").first.get_attribute("href"))
     assert page.locator("button.follow").is_hidden()  # a control that needs scripting
     # Following a link still lands on the moment's address.
-    chapters.nth(1).click()
-    assert page.url.endswith(f"council-video/?t={int(VIDEO_CHAPTERS[1]['start'])}")
+    links.nth(1).click()
+    assert page.url.endswith(f"council-video/?t={int(found[1].start)}")
 
 
 @pytest.mark.parametrize("name,width", [("audio", 375), ("video", 1280)])
@@ -451,7 +431,7 @@ def test_json_ld_has_what_google_requires(built):
         assert action["startOffset-input"] == "required name=seek_to_second_number"
         clips = data["hasPart"]
         starts = [c["startOffset"] for c in clips]
-        assert len(set(starts)) == len(starts) == len(VIDEO_CHAPTERS if slug == "council-video" else YOUTUBE_CHAPTERS)
+        assert len(set(starts)) == len(starts) == len(stage_output(built, slug)[0])
         for clip in clips:
             assert clip["@type"] == "Clip" and clip["name"]
             assert isinstance(clip["startOffset"], int) and clip["endOffset"] > clip["startOffset"]
@@ -473,42 +453,28 @@ def test_social_meta(built):
 
 # ---------------------------------------------------------------------------- without a browser
 
-def _bare_post(tmp_path: Path, **card) -> publish.Post:
+def _bare_post(tmp_path: Path, **card) -> Post:
     folder = write_card(tmp_path, "hostile", "talk.mp3", **card)
     (folder / "talk.mp3").write_bytes(b"")
     text = "Plain words </script><script>alert(1)</script> & more."
     transcript = Transcript("en", 20.0, "faster-whisper", "tiny.en", [Segment(0.0, 4.0, text, "Ann <b>")])
     prepared = Prepared("audio", 20.0, folder / "audio.wav", None, None)
-    return publish.Post(load_card(folder), prepared, transcript, {}, tmp_path / "transcripts" / "hostile")
+    return Post(load_card(folder), prepared, transcript, {}, tmp_path / "transcripts" / "hostile")
 
 
 def test_hostile_text_is_escaped_everywhere(tmp_path):
-    evil = '</script><script>alert("x")</script> & <b>bold</b>'
+    evil = '</script><script>alert("x")</script> & <b>bold</b> <img src=x onerror=alert(2)>'
     post = _bare_post(tmp_path, title=evil, guests=[evil], tags=[evil], intro=f"Hi {evil}")
-    post.chapters = [{"start": 0, "end": 10, "title": evil}]
+    post.chapters = [Chapter(0, 10, evil)]
     render.render_site(Project(tmp_path), load_site(tmp_path), [post])
     html = (tmp_path / "site" / "hostile" / "index.html").read_text()
-    assert "<script>alert" not in html and "<b>bold</b>" not in html
+    assert "<script>alert" not in html and "<b>bold</b>" not in html and "<img src=x" not in html
     assert html.count("</script>") == 2  # the JSON-LD and player.js, nothing else
     data = _json_ld(tmp_path, "hostile")
     assert data["name"] == evil and data["hasPart"][0]["name"] == evil
     for name in ("feed.xml", "rss.xml"):
         feed = feedparser.parse((tmp_path / "site" / name).read_bytes())
         assert not feed.bozo and feed.entries[0].title == evil
-
-
-def test_chapters_may_be_objects_or_clock_times(tmp_path):
-    """The chapters stage may hand over dataclasses, dicts, or times as the card writes them."""
-    from types import SimpleNamespace as Chapter
-
-    post = _bare_post(tmp_path)
-    post.chapters = [Chapter(start="0:12", end=None, title="Second"), {"start": 0, "title": "First"},
-                     {"start": "soon", "title": "Unreadable: left out"}]
-    page = render.Page(post, "https://example.org/hostile/", {}, {}, "", render.chapter_list(post))
-    assert [(c["start"], c["end"], c["title"]) for c in page.chapters] == \
-        [(0.0, 12.0, "First"), (12.0, 20.0, "Second")]
-    assert [c["url"] for c in render.clips(page)] == ["https://example.org/hostile/?t=0",
-                                                      "https://example.org/hostile/?t=12"]
 
 
 def test_project_templates_override_the_defaults(tmp_path):

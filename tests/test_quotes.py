@@ -11,12 +11,11 @@ import shutil
 from types import SimpleNamespace
 
 from conftest import GRACE, TOM, write_card
-
-from pipeline import quotes
 from pipeline.config import load_card
 from pipeline.model import Transcript
 from pipeline.project import Project
-from pipeline.render import environment
+from pipeline.site.render import environment
+from pipeline.stages import quotes
 
 BACK_REFERENCES = {"and", "but", "that", "it", "this", "so", "because", "they", "he", "she"}
 
@@ -95,9 +94,11 @@ def test_card_pins_and_drops_quotes(topics_transcripts, caplog):
     transcript = topics_transcripts["labelled"]
     automatic = quotes.pick(transcript, guests=(GRACE,), interviewer=TOM)
     words = [w for seg in transcript.segments for w in seg.words]
-    # The editor types a sentence loosely (case, punctuation); it is published as spoken.
-    target = next(i for i, w in enumerate(words) if w.word.strip().lower().startswith("grandfather"))
-    spoken = "".join(w.word for w in words[target - 1:target + 6]).strip()
+    # The editor types seven words of the guest's loosely (case, punctuation); they are
+    # published as spoken.
+    answer = next(seg for seg in transcript.segments if seg.speaker == GRACE and len(seg.words) >= 10)
+    target = words.index(answer.words[1])
+    spoken = "".join(w.word for w in words[target:target + 7]).strip()
     typed = spoken.upper().replace(",", "")
     caplog.set_level(logging.WARNING)
     chosen = quotes.pick(transcript, guests=(GRACE,), interviewer=TOM,
@@ -119,7 +120,7 @@ def test_quote_that_no_longer_matches_after_an_edit_is_dropped(tmp_path, topics_
     card = load_card(folder)
     out = tmp_path / "out"
     transcript = copy.deepcopy(topics_transcripts["labelled"])
-    first = quotes.build(card, transcript, out)
+    first = quotes.run(card, transcript, out)
     assert quotes.load(out) == first
     # The editor corrects a word inside the first quote.
     victim = first[0]
@@ -128,7 +129,7 @@ def test_quote_that_no_longer_matches_after_an_edit_is_dropped(tmp_path, topics_
     word.word = " REPLACED"
     assert not quotes.verify(victim, transcript)
     caplog.set_level(logging.WARNING)
-    again = quotes.build(card, transcript, out)
+    again = quotes.run(card, transcript, out)
     assert f"the quote \"{victim.text}\" no longer matches the transcript" in caplog.text
     assert victim.text not in [q.text for q in again]
     assert all(quotes.verify(q, transcript) for q in again)

@@ -2,7 +2,9 @@
 
 One module-wide project publishes the bundled sample (148 s, two espeak voices, true turn times
 in truth.json) and a short second interview with another date, guest and tags, through the
-real pipeline: Whisper, render, the SQLite database and Pagefind.
+real pipeline: Whisper, render, the SQLite database and Pagefind. An editor then corrects both
+transcripts to the words said, so the searches do not depend on what tiny.en hears on this
+CPU; the times found are still the recogniser's.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ import sqlite_utils
 from click.testing import CliRunner
 from sqlite_utils.cli import cli as sqlite_utils_cli
 
+from bench import wer
 from conftest import SAMPLE, add_interview
-from pipeline import search
+from pipeline.build import load_post, publish
+from pipeline.model import Chapter
 from pipeline.project import Project
-from pipeline.publish import load_post, publish
-from pipeline.serve import make_server
+from pipeline.search import database, query
+from pipeline.site.serve import make_server
+from pipeline.timecode import stamp
 
 SLUG = "council-leader-blogging"
 OTHER = "weekly-writing"
@@ -38,6 +43,11 @@ def truth_turn(phrase: str) -> dict:
     return next(t for t in TRUTH if phrase.lower() in t["text"].lower())
 
 
+def as_corrected(turns: list[dict]) -> str:
+    """transcript.txt as an editor who checked every word against the recording writes it."""
+    return "\n\n".join(f"[{stamp(t['start'])}] {t['speaker']}: {t['text']}" for t in turns) + "\n"
+
+
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory, short_speech) -> Path:
     """A published project: the sample interview and a short one, transcribed once."""
@@ -48,6 +58,15 @@ def archive(tmp_path_factory, short_speech) -> Path:
         shutil.copyfile(SAMPLE / name, folder / name)
     add_interview(root, OTHER, short_speech["mp4"], title="Writing every week", date="2024-05-02",
                   guests=["Ada Price"], tags=["writing"])
+    report = publish(Project(root))
+    assert not report.failed, report.failed
+    # The editor corrects both transcripts: the words searched for are then the words said,
+    # on any machine (tiny.en's words vary a little between CPUs), while every time still
+    # comes from the recogniser's word timings and the voices from the speakers stage's split.
+    other = [dict(t, speaker={"Daniel Hughes": "Daniel Hughes", "Helen Ward": "Ada Price"}[t["speaker"]])
+             for t in short_speech["truth"]["turns"]]
+    for slug, turns in ((SLUG, TRUTH), (OTHER, other)):
+        (root / "transcripts" / slug / "transcript.txt").write_text(as_corrected(turns), encoding="utf-8")
     report = publish(Project(root))
     assert not report.failed, report.failed
     return root
@@ -120,18 +139,18 @@ def test_incremental_build_updates_only_what_changed(archive, db_path, tmp_path)
     project = Project(archive)
     posts = {slug: load_post(project, project.media / slug) for slug in (SLUG, OTHER)}
 
-    assert search.build(path, posts.values(), BASE) == search.Stats(unchanged=2)
+    assert database.build(path, posts.values(), BASE) == database.Stats(unchanged=2)
 
     renamed = dataclasses.replace(posts[OTHER], card=dataclasses.replace(posts[OTHER].card, title="Renamed"))
-    stats = search.build(path, [posts[SLUG], renamed], BASE)
-    assert stats == search.Stats(updated=1, unchanged=1)
+    stats = database.build(path, [posts[SLUG], renamed], BASE)
+    assert stats == database.Stats(updated=1, unchanged=1)
     db = sqlite_utils.Database(path)
     assert {r["title"] for r in db["turns"].rows_where("slug = ?", [OTHER])} == {"Renamed"}
     assert db["turns"].count == sqlite_utils.Database(db_path)["turns"].count
 
     # An interview that failed this time keeps its rows; one whose card is gone loses them.
-    assert search.build(path, [posts[SLUG]], BASE, keep=[OTHER]) == search.Stats(unchanged=1)
-    assert search.build(path, [posts[SLUG]], BASE) == search.Stats(removed=1, unchanged=1)
+    assert database.build(path, [posts[SLUG]], BASE, keep=[OTHER]) == database.Stats(unchanged=1)
+    assert database.build(path, [posts[SLUG]], BASE) == database.Stats(removed=1, unchanged=1)
     db = sqlite_utils.Database(path)
     assert [r["slug"] for r in db["interviews"].rows] == [SLUG]
     assert {r["slug"] for r in db["turns"].rows} == {SLUG}
@@ -140,24 +159,19 @@ def test_incremental_build_updates_only_what_changed(archive, db_path, tmp_path)
 def test_chapters_are_rows_and_name_each_hit(archive, tmp_path):
     project = Project(archive)
     post = load_post(project, project.media / SLUG)
-
-    @dataclasses.dataclass
-    class Chapter:  # the chapters stage may hand objects or dicts: both are read
-        start: float | str
-        end: float | str
-        title: str
-
-    post.chapters = [{"start": 0.0, "end": 61.0, "title": "Why blog"},
-                     Chapter("1:01", "2:01", "Risks and results"), {"title": "no times"}]
+    library, meetings = (truth_turn(p)["start"] for p in ("main library", "meetings got shorter"))
+    split = (library + meetings) / 2
+    post.chapters = [Chapter(0.0, split, "Why blog"), Chapter(split, post.transcript.duration,
+                                                              "Risks and results")]
     path = tmp_path / "chapters.db"
-    search.build(path, [post], BASE)
+    database.build(path, [post], BASE)
     rows = list(sqlite_utils.Database(path)["chapters"].rows_where(order_by="start"))
     assert [(r["title"], r["start"], r["url"]) for r in rows] == [
-        ("Why blog", 0.0, f"{BASE}{SLUG}/?t=0"), ("Risks and results", 61.0, f"{BASE}{SLUG}/?t=61")]
+        ("Why blog", 0.0, f"{BASE}{SLUG}/?t=0"),
+        ("Risks and results", round(split, 2), f"{BASE}{SLUG}/?t={int(split)}")]
     assert [r["title"] for r in sqlite_utils.Database(path)["chapters"].search("risk")] == ["Risks and results"]
-    hit = search.search(path, '"main library"').hits[0]
-    assert hit.chapter == "Why blog"
-    assert search.search(path, '"meetings got shorter"').hits[0].chapter == "Risks and results"
+    assert query.search(path, '"main library"').hits[0].chapter == "Why blog"
+    assert query.search(path, '"meetings got shorter"').hits[0].chapter == "Risks and results"
 
 
 # --- Relevance: the right moment, the right speaker ------------------------------------------
@@ -171,14 +185,14 @@ def test_phrase_is_found_at_the_moment_it_was_said(cli_search, phrase):
     hits = hits_json(cli_search(f'"{phrase}"', "--slug", SLUG, "--format", "json"))
     truth = truth_turn(phrase)
     assert hits and hits[0]["slug"] == SLUG, hits
-    assert phrase.lower() in hits[0]["match"].lower()
+    assert wer.words(hits[0]["match"]) == wer.words(phrase)
     assert abs(hits[0]["time"] - truth["start"]) <= 2.0, (hits[0]["time"], truth)
     assert hits[0]["speaker"] == truth["speaker"]
     assert hits[0]["url"] == f"{BASE}{SLUG}/?t={int(hits[0]['time'])}"
 
 
 def test_speaker_filter_with_labelled_turns(archive, tmp_path, run_cli):
-    """The speakers stage labelled the published turns: the filter finds the right voice."""
+    """The names in the editor's transcript reach the turns: the filter finds the right voice."""
     path = archive / "site" / "data" / "transcripts.db"
 
     for phrase in PHRASES:
@@ -259,8 +273,8 @@ def test_ties_rank_newest_first(archive, tmp_path):
     post = load_post(project, project.media / SLUG)
     older = dataclasses.replace(post, card=dataclasses.replace(post.card, slug="older", date=post.card.date.replace(year=2020)))
     path = tmp_path / "ties.db"
-    search.build(path, [older, post], BASE)
-    hits = search.search(path, "library").hits
+    database.build(path, [older, post], BASE)
+    hits = query.search(path, "library").hits
     assert [h.slug for h in hits] == [SLUG, "older"]
 
 
@@ -280,7 +294,7 @@ def test_query_syntax(cli_search, query, found):
     assert bool(hits) == found, hits
 
 
-@pytest.mark.parametrize("query", ['"main library', 'library AND', "6,000", "plain-words",
+@pytest.mark.parametrize("query", ['"main library', 'library AND', "bin,lorry", "plain-words",
                                    "library)", "(library", "speaker:main library", "OR library"])
 def test_stray_quotes_and_operators_are_escaped(cli_search, query):
     result = cli_search(query, "--format", "json")
@@ -392,3 +406,4 @@ def test_search_page_meets_wcag(server, browser, scheme, width):
     assert results.violations_count == 0, results.generate_report()
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # reflow
     page.close()
+

@@ -1,10 +1,10 @@
-"""Self-test for pipeline.synth: a two-voice interview gets exact, ordered turn timings."""
+"""Self-test for bench.synth: a two-voice interview gets exact, ordered turn timings."""
 
 import wave
 
 import pytest
 
-from pipeline.synth import synthesize_interview
+from bench.synth import synthesize_interview
 
 def test_two_turn_interview_timings(tmp_path):
     turns = [

@@ -1,0 +1,33 @@
+"""`make bench`: run every benchmark and print its numbers (speed goals live here, not in tests).
+
+    python -m bench                    # all of them
+    python -m bench search             # only the named ones
+    python -m bench --quick [NAME ...] # smaller runs, to check that they work
+
+Each benchmark is a module with `main(argv) -> dict` that prints its own report.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from bench import engines, search
+
+BENCHMARKS = {"engines": engines.main, "search": search.main}
+# What --quick passes to each: a 3-minute interview; a 50-hour archive.
+QUICK = {"engines": ["--quick"], "search": ["--hours", "50"]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    quick = "--quick" in args
+    names = [a for a in args if a != "--quick"] or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        sys.exit(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    for name in names:
+        BENCHMARKS[name](QUICK[name] if quick else [])
+
+
+if __name__ == "__main__":
+    main()

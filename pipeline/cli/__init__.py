@@ -1,0 +1,44 @@
+"""The command line: `pipeline new`, `publish`, `status`, `serve`, `search` and `convert`.
+
+One module per command. Each imports the stages and libraries it needs inside the command,
+so `pipeline --help` and the light commands start at once.
+
+Data goes to stdout, progress and logs to stderr. Exit codes: 0 all well, 1 something
+failed (each failure named), 2 a usage mistake, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.cli import convert, new, publish, search, serve, status
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--project", "-C", "root", type=click.Path(file_okay=False, path_type=Path),
+              default=".", show_default=True, help="Project folder holding media/, transcripts/ and site/.")
+@click.option("-v", "--verbose", count=True, help="Show more detail (-vv for debugging).")
+@click.option("-q", "--quiet", is_flag=True, help="Show only warnings, errors and the summary.")
+@click.pass_context
+def cli(ctx: click.Context, root: Path, verbose: int, quiet: bool) -> None:
+    """Publish interview videos as accessible, searchable blog posts."""
+    from pipeline.project import Project
+
+    level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
+    if verbose < 2:  # libraries' own chatter is noise unless debugging
+        for name in ("faster_whisper", "httpx", "huggingface_hub"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    ctx.obj = Project(root.resolve())
+
+
+for module in (new, publish, status, serve, search, convert):
+    cli.add_command(module.command)
+
+
+def main() -> None:
+    cli(prog_name="pipeline")

@@ -1,0 +1,62 @@
+"""`pipeline publish [SLUG ...]`: run every stage that needs to, then build the site."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+
+@click.command("publish")
+@click.argument("slugs", nargs=-1)
+@click.option("--force", is_flag=True,
+              help="Transcribe again even when nothing changed. A corrected transcript.txt is "
+                   "kept; the new text is written beside it as transcript.retranscribed.txt.")
+@click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Interviews fetched, prepared and transcribed at the same time; 0 means one "
+                   "per CPU core.")
+@click.pass_obj
+def command(project, slugs: tuple[str, ...], force: bool, jobs: int) -> None:
+    """Fetch, prepare, transcribe and render every interview (or only SLUGS), then the site.
+
+    Stages whose inputs have not changed are skipped, so running it again is cheap.
+    """
+    from pipeline.build import Interrupted, publish
+
+    try:
+        report = publish(project, slugs, force=force, jobs=jobs)
+    except Interrupted as stop:
+        click.echo(f"Interrupted while working on {', '.join(stop.working)}: nothing half-written was kept. "
+                   f"Finished before that: {', '.join(stop.report.published) or 'none'}. "
+                   "Run publish again to continue.", err=True)
+        _exit_now(130)
+    for slug, message in report.failed.items():
+        click.echo(f"FAILED {slug}: {message}", err=True)
+    click.echo(summary(report), err=True)
+    sys.exit(1 if report.failed else 0)
+
+
+def summary(report) -> str:
+    """The last line of a publish: what was published, what work was done, what failed."""
+    worked = [s for s in report.published if report.work.get(s)]
+    parts = [f"published {len(report.published)} interview(s) in {report.seconds:.1f} s"]
+    if worked:
+        parts.append("work done: " + "; ".join(f"{s} ({', '.join(report.work[s])})" for s in worked))
+    if report.skipped:
+        parts.append(f"{len(report.skipped)} unchanged (no download, ffmpeg or model work)")
+    if report.failed:
+        parts.append(f"{len(report.failed)} failed: {', '.join(report.failed)}")
+    return "; ".join(parts) + f". Site: {report.site}"
+
+
+def _exit_now(code: int) -> None:
+    """Exit without the interpreter's shutdown: after Ctrl-C, interviews publishing at the same
+    time may still be decoding (their outputs are written atomically, so nothing is lost), and
+    a Ctrl-C during `import torch` made torch's exit handlers kill the process with SIGINT
+    instead of our exit code."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -1,0 +1,42 @@
+"""Search: the researchers' SQLite database, `pipeline search`, and the site's search page.
+
+site/data/transcripts.db (built with sqlite-utils, so `datasette` or `sqlite-utils search`
+open it with no configuration) holds three tables, each with an FTS5 index (porter stemming):
+
+  interviews  one row per interview: slug, title, date, year, interviewer, guests, tags, intro, url
+  turns       one row per paragraph of the page: slug, title, date, speaker, guests, start, end,
+              text, url, and word_starts (when each word of `text` is spoken, so a hit has its
+              exact moment)
+  chapters    one row per chapter: slug, title, start, end, url
+
+database.py builds it incrementally after each publish (an interview whose card, transcript
+and chapters did not change is left as it is) and replaces it atomically; query.py searches
+it; formats.py prints the hits; pagefind.py writes the search page and indexes the rendered
+pages for it with Pagefind.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Iterable
+
+from pipeline.config import Site
+from pipeline.model import Post
+from pipeline.project import Project
+from pipeline.search.database import Stats, build, database_path
+
+log = logging.getLogger(__name__)
+
+
+def publish(project: Project, site: Site, posts: list[Post], keep: Iterable[str] = ()) -> Stats:
+    """The search step of a publish: update the database, write the search page, index the site."""
+    from pipeline.search.pagefind import index_site, render_page  # the site's templates: jinja2
+
+    started = time.monotonic()
+    stats = build(database_path(project), posts, site.base_url, keep)
+    render_page(project, site)
+    indexed = index_site(project.site)
+    log.info("search: database %s (%s) in %.1f s; site index %s", database_path(project), stats,
+             time.monotonic() - started, "rebuilt" if indexed else "unchanged")
+    return stats

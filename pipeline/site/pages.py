@@ -1,0 +1,189 @@
+"""What a post page shows, worked out from a Post: its address, its files, its summary and
+its structured data. Nothing here writes files (pipeline.site.render does).
+
+Text from cards and transcripts is untrusted: the intro's Markdown is rendered without raw
+HTML and then sanitised, and templates autoescape everything else.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import textwrap
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from pipeline.config import Site
+from pipeline.model import Post
+
+# Files published beside each page, in the order the Downloads list shows them.
+DOWNLOADS = (
+    ("transcript.txt", "Transcript", "plain text"),
+    ("transcript.vtt", "Captions", "WebVTT"),
+    ("transcript.srt", "Subtitles", "SRT"),
+    ("transcript.json", "Transcript with word timings", "JSON"),
+    ("chapters.json", "Chapters", "JSON"),
+    ("chapters.vtt", "Chapters", "WebVTT"),
+)
+TRANSCRIPT_FILES = tuple(name for name, _, _ in DOWNLOADS)
+MEDIA_TYPES = {"video": "video/mp4", "audio": "audio/mp4"}
+SUMMARY_CHARS = 200
+
+
+@dataclass
+class Page:
+    """One post as the site shows it: its address, its files and the words that sum it up."""
+
+    post: Post
+    url: str  # absolute address of the post page, from site.base_url
+    files: dict[str, str]  # "media", "poster" or a transcript file name -> name beside the page
+    sizes: dict[str, int]  # the same keys -> bytes
+    summary: str
+
+    @property
+    def media_type(self) -> str | None:
+        return MEDIA_TYPES.get(self.post.prepared.kind) if "media" in self.files else None
+
+    def link(self, role: str) -> str | None:
+        """Absolute address of a file beside the page, or None when it is not published."""
+        return self.url + self.files[role] if role in self.files else None
+
+    @property
+    def intro_html(self) -> Markup:
+        return markdown(self.post.card.intro)
+
+    @property
+    def image(self) -> str | None:
+        """A picture for link previews and search results."""
+        if "poster" in self.files:
+            return self.link("poster")
+        video = youtube_id(self.post)
+        return f"https://i.ytimg.com/vi/{video}/hqdefault.jpg" if video else None
+
+
+def markdown(text: str) -> Markup:
+    """Markdown to safe HTML: raw HTML is not passed through, links keep only safe schemes."""
+    html_text = MarkdownIt("commonmark", {"html": False}).render(text or "")
+    return Markup(nh3.clean(html_text, url_schemes={"http", "https", "mailto"},
+                            link_rel="noopener noreferrer nofollow"))
+
+
+def plain_text(html_text: str) -> str:
+    """The words of an HTML fragment, without its tags, on one line."""
+    return " ".join(html.unescape(nh3.clean(str(html_text), tags=set())).split())
+
+
+def summary(post: Post, limit: int = SUMMARY_CHARS) -> str:
+    """One or two sentences about the post: the intro's first paragraph, or the transcript's start."""
+    first = (post.card.intro or "").strip().split("\n\n")[0]
+    text = plain_text(markdown(first)) or post.transcript.text.strip()
+    if not text:
+        names = ", ".join(post.card.guests)
+        text = f"An interview with {names}." if names else post.card.title
+    return textwrap.shorten(text, width=limit, placeholder=" …")
+
+
+def iso_duration(seconds: float) -> str:
+    """ISO 8601 duration, as schema.org wants: PT1M5S."""
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + f"{secs}S"
+
+
+def tag_slug(tag: str) -> str:
+    """The address of a tag's page: 'Local Government' -> 'local-government'."""
+    ascii_text = unicodedata.normalize("NFKD", tag).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if not slug:  # a tag in a script with no ASCII letters keeps a stable, unique address
+        slug = "tag-" + tag.encode("utf-8").hex()[:16]
+    return slug
+
+
+def tag_index(pages: list[Page]) -> dict[str, list[Page]]:
+    """Pages by tag (tags that differ only in case or punctuation are one), by name."""
+    found: dict[str, tuple[str, list[Page]]] = {}
+    for page in pages:
+        for tag in dict.fromkeys(page.post.card.tags):
+            found.setdefault(tag_slug(tag), (tag, []))[1].append(page)
+    return {name: listed for name, listed in sorted(found.values(), key=lambda x: x[0].casefold())}
+
+
+def youtube_id(post: Post) -> str | None:
+    """The video id of a YouTube source, from yt-dlp's provenance or the URL itself."""
+    if post.prepared.kind != "youtube":
+        return None
+    if (post.provenance.get("extractor") or "").lower().startswith("youtube") and post.provenance.get("id"):
+        return post.provenance["id"]
+    url = urlparse(post.card.source)
+    if url.hostname and url.hostname.endswith("youtu.be"):
+        return url.path.strip("/") or None
+    return (parse_qs(url.query).get("v") or [url.path.rstrip("/").rsplit("/", 1)[-1]])[0]
+
+
+def clips(page: Page) -> list[dict]:
+    """schema.org Clips from the chapters: whole seconds, one per start, each a ?t= link."""
+    result, starts = [], set()
+    for chapter in page.post.chapters:
+        start = math.floor(chapter.start)
+        if start in starts:
+            continue
+        starts.add(start)
+        result.append({"@type": "Clip", "name": chapter.title, "startOffset": start,
+                       "endOffset": max(math.ceil(chapter.end), start + 1),
+                       "url": f"{page.url}?t={start}"})
+    return result
+
+
+def structured_data(page: Page, site: Site) -> dict:
+    """JSON-LD for the recording: a VideoObject (an AudioObject for audio-only posts) with
+    Clips from the chapters and a SeekToAction, as Google's key moments read them."""
+    post, card = page.post, page.post.card
+    video = youtube_id(post)
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "AudioObject" if post.prepared.kind == "audio" else "VideoObject",
+        "name": card.title,
+        "description": page.summary,
+        "uploadDate": f"{card.date.isoformat()}T00:00:00+00:00",
+        "duration": iso_duration(post.prepared.duration),
+        "inLanguage": card.language,
+        "url": page.url,
+    }
+    if page.image:
+        data["thumbnailUrl"] = [page.image]
+    if video:
+        data["embedUrl"] = f"https://www.youtube.com/embed/{video}"
+    elif page.link("media"):
+        data["contentUrl"] = page.link("media")
+        data["encodingFormat"] = page.media_type
+    if card.tags:
+        data["keywords"] = ", ".join(card.tags)
+    if site.author:
+        data["publisher"] = {"@type": "Organization", "name": site.author}
+    if parts := clips(page):
+        data["hasPart"] = parts
+    data["potentialAction"] = {"@type": "SeekToAction",
+                               "target": f"{page.url}?t={{seek_to_second_number}}",
+                               "startOffset-input": "required name=seek_to_second_number"}
+    return data
+
+
+def downloads(page: Page) -> list[dict]:
+    """The files a reader can take away: transcript formats, chapters and the recording."""
+    items = [{"href": name, "label": label, "format": kind, "size": page.sizes[name]}
+             for name, label, kind in DOWNLOADS if name in page.files]
+    if "media" in page.files:
+        label = "Video" if page.post.prepared.kind == "video" else "Audio"
+        items.append({"href": page.files["media"], "label": label,
+                      "format": Path(page.files["media"]).suffix.lstrip(".").upper(),
+                      "size": page.sizes["media"]})
+    return items

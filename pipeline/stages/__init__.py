@@ -1,0 +1,14 @@
+"""The stages of one interview, in the order they run (see pipeline.build):
+
+    fetch -> prepare -> transcribe -> speakers -> corrections -> export -> chapters -> quotes
+
+Each stage is a module whose `run()` takes the card and what the stages before it made,
+writes its files atomically and records a stamp (pipeline.stamps), so it is skipped when
+nothing it depends on changed. engines.py and convert.py serve transcribe; sentences.py
+serves chapters and quotes.
+"""
+
+# The stages that record a stamp, with the folder it lives in: media/SLUG or transcripts/SLUG.
+STAMPED = {"fetch": "media", "prepare": "media", "transcribe": "transcripts",
+           "speakers": "transcripts", "export": "transcripts", "chapters": "transcripts",
+           "quotes": "transcripts"}

@@ -1,0 +1,179 @@
+"""Corrections: an editor's transcript.txt becomes the truth for every later stage.
+
+The editor fixes words, renames speakers, merges or splits paragraphs and deletes false
+text in transcript.txt (`[00:01:23] Name: text`, one paragraph per turn). We read it back
+and line its words up with the machine's (difflib over normalised words): unchanged words
+keep their timings, changed or added words share out the time of what they replaced
+within their turn, so captions and links stay in sync.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.config import Card
+from pipeline.errors import PipelineError
+from pipeline.files import sha256_file
+from pipeline.model import Segment, Transcript, Word
+from pipeline.stamps import Stamps
+from pipeline.timecode import parse_time
+
+log = logging.getLogger(__name__)
+
+# The file editors correct; export writes it, and this stage reads it back.
+EDITABLE = "transcript.txt"
+# "[00:01:23]" at the start of a paragraph.
+STAMP = re.compile(r"^\[([^\]]*)\]\s*")
+# "Name:" at the start of a paragraph: up to five words, no sentence punctuation.
+SPEAKER = re.compile(r"^([^\s:.,;!?\[\]][^:.,;!?\[\]]{0,58}?):\s+")
+
+
+class CorrectionError(PipelineError):
+    """transcript.txt cannot be read back."""
+
+
+@dataclass
+class Paragraph:
+    start: float | None  # None when the editor split a turn without giving a time
+    speaker: str | None
+    text: str
+    line: int
+
+
+def run(card: Card, machine: Transcript, out: Path) -> Transcript:
+    """The corrections stage: the editor's corrected text when there is one, aligned onto the
+    machine's word times; from then on it is the truth."""
+    edited = edited_transcript(out)
+    if not edited:
+        return machine
+    names = {card.interviewer, *card.guests} | {s.speaker for s in machine.segments if s.speaker}
+    paragraphs = parse(edited.read_text(encoding="utf-8"), edited, names - {None, ""})
+    log.info("%s: using the corrected %s (%d paragraphs)", card.slug, edited, len(paragraphs))
+    return apply(machine, paragraphs)
+
+
+def edited_transcript(out: Path) -> Path | None:
+    """transcript.txt when an editor has changed it since the pipeline wrote it."""
+    path = out / EDITABLE
+    written = Stamps(out).read("export").get("files", {}).get(path.name)
+    if path.exists() and written and sha256_file(path) != written:
+        return path
+    return None
+
+
+def parse(text: str, path: Path | str = "transcript.txt", names: set[str] = frozenset()) -> list[Paragraph]:
+    """Read `[hh:mm:ss] Name: text` paragraphs (blank-line separated); the name is optional."""
+    paragraphs, problems = [], []
+    for number, block in _blocks(text):
+        start = None
+        match = STAMP.match(block)
+        if match and (start := parse_time(match[1], clock_only=True)) is not None:
+            block = block[match.end():]
+        elif block.startswith("["):
+            problems.append(f"line {number}: '{block[:20]}...' starts with '[' but is not a time "
+                            "like [00:01:23]")
+            continue
+        speaker = None
+        if (match := SPEAKER.match(block)) and _looks_like_name(match.group(1), names):
+            speaker, block = match.group(1).strip(), block[match.end():]
+        if block.strip():
+            paragraphs.append(Paragraph(start, speaker, " ".join(block.split()), number))
+    if problems:
+        raise CorrectionError(f"{path}: cannot read the corrected transcript:\n" +
+                              "\n".join(f"  - {p}" for p in problems) +
+                              "\n  Fix these lines; each paragraph starts with [hh:mm:ss].")
+    return paragraphs
+
+
+def apply(machine: Transcript, paragraphs: list[Paragraph]) -> Transcript:
+    """The edited transcript, with word timings carried over from the machine's where they match."""
+    old = [w for s in machine.segments for w in s.words]
+    new = [(p, token) for p in paragraphs for token in p.text.split()]
+    times = _align([_norm(w.word) for w in old], [_norm(t) for _, t in new], old)
+    segments, index = [], 0
+    for paragraph in paragraphs:
+        count = len(paragraph.text.split())
+        words = [Word(round(a, 3), round(b, 3), " " + token, prob)
+                 for (a, b, prob), (_, token) in zip(times[index:index + count], new[index:index + count])]
+        index += count
+        start = paragraph.start if paragraph.start is not None else words[0].start
+        segments.append(Segment(start=round(min(start, words[0].start), 3),
+                                end=round(max(words[-1].end, start), 3),
+                                text=paragraph.text, speaker=paragraph.speaker, words=words))
+    return Transcript(language=machine.language, duration=machine.duration, engine=machine.engine,
+                      model=machine.model, segments=segments)
+
+
+def _align(old_norm: list[str], new_norm: list[str], old: list[Word]) -> list[tuple[float, float, float]]:
+    """Timing (start, end, probability) for each new word."""
+    times: list[tuple[float, float, float] | None] = [None] * len(new_norm)
+    matcher = difflib.SequenceMatcher(None, old_norm, new_norm, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for k in range(i2 - i1):
+                w = old[i1 + k]
+                times[j1 + k] = (w.start, w.end, w.probability)
+        elif tag == "replace":
+            # The edited words take the time the machine's words took, shared by length.
+            span = (old[i1].start, old[i2 - 1].end)
+            times[j1:j2] = _share(span, new_norm[j1:j2], probability=1.0)
+    _fill_inserts(times, new_norm)
+    return times
+
+
+def _fill_inserts(times: list, new_norm: list[str]) -> None:
+    """Words the editor added where the machine heard nothing: fit them between neighbours."""
+    k = 0
+    while k < len(times):
+        if times[k] is not None:
+            k += 1
+            continue
+        end = k
+        while end < len(times) and times[end] is None:
+            end += 1
+        before = times[k - 1][1] if k else (times[end][0] if end < len(times) else 0.0)
+        after = times[end][0] if end < len(times) else before + 0.4 * (end - k)
+        times[k:end] = _share((before, max(after, before)), new_norm[k:end], probability=1.0)
+        k = end
+
+
+def _share(span: tuple[float, float], words: list[str], probability: float) -> list[tuple]:
+    start, end = span
+    weights = [len(w) + 1 for w in words]
+    total, out, at = sum(weights), [], start
+    for weight in weights:
+        step = (end - start) * weight / total
+        out.append((at, at + step, probability))
+        at += step
+    return out
+
+
+def _norm(word: str) -> str:
+    return re.sub(r"[^\w']", "", word.lower())
+
+
+def _looks_like_name(candidate: str, names: set[str]) -> bool:
+    candidate = candidate.strip()
+    if candidate in names or re.fullmatch(r"Speaker \d+", candidate):
+        return True
+    words = candidate.split()
+    return 2 <= len(words) <= 5 and all(w[0].isupper() for w in words if w[0].isalpha())
+
+
+def _blocks(text: str):
+    """Paragraphs separated by blank lines, with the line number each starts on."""
+    block, first = [], 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            if not block:
+                first = number
+            block.append(line.strip())
+        elif block:
+            yield first, " ".join(block)
+            block = []
+    if block:
+        yield first, " ".join(block)

@@ -1,0 +1,331 @@
+"""Transcribe: speech to text with word timestamps, by the engine the settings name.
+
+Long audio is where Whisper fails and where memory grows, so the stage, not the engine,
+decides what gets decoded:
+- The WAV is read in windows of WINDOW seconds, each cut at the quietest moment near its
+  end, so memory stays bounded however long the interview is (faster-whisper on a whole
+  30-minute file took 1.7 to 2.1 GB; see the benchmark for the windowed figures).
+- In each window Silero VAD finds the speech, and the speech is grouped into clips of at
+  most 30 s (Whisper's context), split at pauses. The engine decodes the clips; a pause
+  between clips is never decoded, so silence cannot turn into invented text.
+- Each clip's text is checked for Whisper's failure modes on long audio: repetition loops
+  (zlib compression ratio, the same n-gram over and over), speech with no words (a skipped
+  answer), and words placed over silence. A clip that fails is decoded again in clips of at
+  most 10 s, with safer settings (beam search with temperature fallback, one clip after
+  another), and the better of the two results is kept. How often is in the Report.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import zlib
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pipeline import audio as wav
+from pipeline.audio import SAMPLE_RATE
+from pipeline.config import Card, TranscribeSettings
+from pipeline.errors import MediaError, TranscribeError
+from pipeline.files import read_json, write_json, write_text
+from pipeline.model import Fetched, Prepared, Segment, Transcript
+from pipeline.stages import corrections, engines, export
+from pipeline.stages.engines import Decoding
+from pipeline.stamps import Stamps
+
+log = logging.getLogger(__name__)
+
+# Below this average word probability the speech is not in the expected language.
+MIN_CONFIDENCE = 0.6
+# Audio held in memory at a time (s). Ten minutes keeps the batches full while bounding
+# memory: a 2-hour file costs no more than a 10-minute one.
+WINDOW = 600.0
+# Speech is found (VAD) in pieces this long: less memory at once than a whole window.
+VAD_PIECE = 120.0
+# Whisper sees 30 s at a time; a clip is speech regions joined up to this length.
+MAX_CLIP = 30.0
+# A pause longer than this starts a new clip: never decode long silences.
+MAX_PAUSE = 2.0
+# Whisper's own threshold: text compressing better than this is a repetition loop.
+MAX_COMPRESSION = 2.4
+# Speech (by VAD) this long with no word in it means Whisper skipped something.
+MAX_UNHEARD = 2.5
+# Safer settings for a clip that failed: beam search, with temperature fallback on loops,
+# over shorter clips (Whisper skips speech more often in a long, busy 30-s window).
+SAFER = Decoding(beam_size=5, batch_size=1, temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0))
+SAFER_CLIP = 10.0
+# Bump when the windowing, clipping or checks change what the stage produces.
+METHOD = "windows-vad-clips-checks-4"
+
+
+# The recogniser's own output; transcript.json is the published truth (after corrections).
+MACHINE_TRANSCRIPT = "transcript.machine.json"
+# Where a forced re-transcription writes its text when an editor's transcript.txt is kept.
+RETRANSCRIBED = "transcript.retranscribed.txt"
+
+
+def run(card: Card, settings: TranscribeSettings, fetched: Fetched, prepared: Prepared,
+        out: Path, force: bool = False) -> Transcript:
+    """The transcribe stage: the machine's transcript, skipped when the source, the audio
+    settings and the model are unchanged. `force` transcribes again; an editor's
+    transcript.txt is kept, and the new text written beside it."""
+    stamps = Stamps(out)
+    key = stage_key(out, fetched.sha256, card.language, settings)
+    path = out / MACHINE_TRANSCRIPT
+    if not force and stamps.is_fresh("transcribe", key, [path]):
+        return Transcript.from_dict(read_json(path))
+    log.info("%s: transcribing %.0f s of audio with %s", card.slug, prepared.duration, settings.model)
+    transcript = transcribe(prepared.audio, settings, card.language, label=card.slug)
+    if not transcript.segments:
+        log.warning("%s: no speech found in %s; the post will say so", card.slug, fetched.path.name)
+    write_json(path, transcript.to_dict())
+    stamps.record("transcribe", key)
+    if force and corrections.edited_transcript(out):
+        beside = out / RETRANSCRIBED
+        write_text(beside, export.WriteTXT().render(transcript))
+        log.warning("%s: re-transcribed into %s; your corrected transcript.txt is kept and still "
+                    "used. Copy what you want from the new file.", card.slug, beside)
+    return transcript
+
+
+@dataclass
+class Report:
+    """What the transcription did: for the log and the benchmark."""
+
+    windows: int = 0
+    clips: int = 0
+    problems: Counter = field(default_factory=Counter)  # loop / unheard / over-silence
+    redecoded: int = 0  # clips decoded again with safer settings
+    kept: int = 0  # of those, how many gave a better result
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"windows": self.windows, "clips": self.clips, "problems": dict(self.problems),
+                "redecoded": self.redecoded, "kept": self.kept, "seconds": round(self.seconds, 2)}
+
+
+def transcribe(audio: Path, settings: TranscribeSettings, language: str,
+               label: str = "") -> Transcript:
+    """Run the recogniser over a 16 kHz WAV and return segments with word timings."""
+    return transcribe_with_report(audio, settings, language, label)[0]
+
+
+def transcribe_with_report(audio: Path, settings: TranscribeSettings, language: str,
+                           label: str = "", window: float = WINDOW) -> tuple[Transcript, Report]:
+    """transcribe(), also saying how many clips failed a check and were decoded again."""
+    if _english_only(settings.model) and language != "en":
+        raise TranscribeError(
+            f"{label}: the card says the language is '{language}', but the model "
+            f"'{settings.model}' only understands English. Set transcribe.model in site.yaml "
+            "(or the card) to a multilingual model (such as 'small'), or fix the card's language.")
+    engine = engines.load(settings)
+    first = Decoding(beam_size=settings.beam_size, batch_size=settings.batch_size)
+    started, report = time.monotonic(), Report()
+    duration = _duration(audio, label)
+    result = Transcript(language=language, duration=round(duration, 3), engine=engine.name,
+                        model=settings.model)
+    for offset, samples, regions in _with_speech(windows(audio, window)):
+        segments = _window(engine, samples, regions, first, language, report)
+        result.segments += [_shifted(s, offset) for s in segments if s.text]
+        report.windows += 1
+        if duration > window:
+            log.info("%s: transcribed %.0f of %.0f s", label, offset + len(samples) / SAMPLE_RATE,
+                     duration)
+    _check_language(result, language, label)
+    report.seconds = time.monotonic() - started
+    log.info("%s: transcribed %.0f s of audio in %.1f s (%.1fx real time); %d of %d clips "
+             "decoded again (%s)", label, duration, report.seconds,
+             duration / max(report.seconds, 1e-6), report.redecoded, report.clips,
+             ", ".join(f"{k}: {v}" for k, v in report.problems.items()) or "no problems")
+    return result, report
+
+
+def _english_only(model: str) -> bool:
+    return Path(model).name.endswith(".en") or Path(model).stem.endswith(".en")
+
+
+def _duration(audio: Path, label: str) -> float:
+    try:
+        return wav.duration(audio)
+    except MediaError as e:
+        raise TranscribeError(f"{label}: {e.message}") from e
+
+
+def windows(audio: Path, window: float = WINDOW):
+    """(offset seconds, float32 samples) of the 16 kHz WAV, cut at quiet moments."""
+    return wav.windows(audio, window)
+
+
+def _with_speech(windows_of_audio):
+    """(offset, samples, speech regions) per window. VAD (one thread) finds the next window's
+    speech while the engine decodes this one."""
+    with ThreadPoolExecutor(1) as vad:
+        ahead = None
+        for offset, samples in windows_of_audio:
+            job = vad.submit(speech_regions, samples)
+            if ahead:
+                yield ahead[0], ahead[1], ahead[2].result()
+            ahead = (offset, samples, job)
+        if ahead:
+            yield ahead[0], ahead[1], ahead[2].result()
+
+
+def _window(engine, samples: np.ndarray, regions: list[tuple[float, float]], first: Decoding,
+            language: str, report: Report) -> list[Segment]:
+    """Decode one window: speech clips in a fast first pass, failed clips again, safer."""
+    clips = group_clips(regions)
+    report.clips += len(clips)
+    decoded = engine.decode(samples, clips, first, language)
+    by_clip = _assign(decoded, clips)
+    for i, clip in enumerate(clips):
+        inside = [r for r in regions if clip[0] <= r[0] and r[1] <= clip[1]]
+        problems = check(by_clip[i], inside)
+        if not problems:
+            continue
+        report.problems.update(problems)
+        report.redecoded += 1
+        again = engine.decode(samples, group_clips(inside, SAFER_CLIP), SAFER, language)
+        if _better(check(again, inside), problems, _words(again), _words(by_clip[i])):
+            by_clip[i], report.kept = again, report.kept + 1
+    return [s for segments in by_clip for s in segments]
+
+
+def _better(new: list[str], old: list[str], new_words: int, old_words: int) -> bool:
+    """Fewer problems wins; with as many, more words (unless that is a loop)."""
+    if len(new) != len(old):
+        return len(new) < len(old)
+    return "loop" not in new and new_words > old_words
+
+
+def speech_regions(samples: np.ndarray) -> list[tuple[float, float]]:
+    """Where the speech is (s), by Silero VAD; regions longer than MAX_CLIP are split."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    # faster-whisper's batched defaults: 160 ms of silence ends a region.
+    options = VadOptions(max_speech_duration_s=MAX_CLIP, min_silence_duration_ms=160)
+    # A clip must end one 10-ms frame before the audio does: openai-whisper (and faster-
+    # whisper's sequential mode) otherwise loop for ever on a clip ending past the last frame.
+    length = (len(samples) // 160 - 1) / 100
+    regions = []
+    # In pieces cut at quiet moments: Silero over a whole 10-minute window held 180 MB at
+    # once, on top of the decoder's peak (VAD runs while the previous window decodes).
+    for offset, piece in wav.quiet_pieces(samples, VAD_PIECE):
+        regions += [((offset + r["start"]) / SAMPLE_RATE, min((offset + r["end"]) / SAMPLE_RATE, length))
+                    for r in get_speech_timestamps(piece, options)]
+    return regions
+
+
+def group_clips(regions: list[tuple[float, float]], longest: float = MAX_CLIP) -> list[tuple[float, float]]:
+    """Join speech regions into clips of at most `longest` s, never across a long pause."""
+    clips: list[list[float]] = []
+    for start, end in regions:
+        if clips and start - clips[-1][1] <= MAX_PAUSE and end - clips[-1][0] <= longest:
+            clips[-1][1] = end
+        else:
+            clips.append([start, end])
+    return [(round(s, 3), e) for s, e in clips]
+
+
+def _assign(segments: list[Segment], clips: list[tuple[float, float]]) -> list[list[Segment]]:
+    """Each segment to the clip its middle falls nearest to."""
+    by_clip: list[list[Segment]] = [[] for _ in clips]
+    for seg in segments:
+        middle = (seg.start + seg.end) / 2
+        i = min(range(len(clips)), key=lambda i: max(clips[i][0] - middle, middle - clips[i][1], 0))
+        by_clip[i].append(seg)
+    return by_clip
+
+
+def check(segments: list[Segment], regions: list[tuple[float, float]]) -> list[str]:
+    """Whisper's failure modes in one clip's result: 'loop', 'unheard', 'over-silence'."""
+    words = [w for s in segments for w in s.words]
+    text = " ".join(s.text for s in segments)
+    problems = []
+    if compression_ratio(text) > MAX_COMPRESSION or repeated_ngram(text):
+        problems.append("loop")
+    if _unheard(words, regions) > MAX_UNHEARD:
+        problems.append("unheard")
+    # Words more than a second from any speech: text the model invented over a pause.
+    outside = [w for w in words if all(w.end < s - 1.0 or w.start > e + 1.0 for s, e in regions)]
+    if len(outside) >= 3:
+        problems.append("over-silence")
+    return problems
+
+
+def compression_ratio(text: str) -> float:
+    """Whisper's loop detector: how well the text compresses (normal speech: about 1.5)."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if len(data) >= 60 else 0.0
+
+
+def repeated_ngram(text: str, times: int = 4, longest: int = 6) -> bool:
+    """True when some run of 1 to `longest` words repeats `times` times in a row."""
+    words = re.findall(r"[\w']+", text.lower())
+    for n in range(1, longest + 1):
+        for i in range(len(words) - n * times + 1):
+            gram = words[i:i + n]
+            if all(words[i + k * n:i + (k + 1) * n] == gram for k in range(1, times)):
+                return True
+    return False
+
+
+def _unheard(words, regions: list[tuple[float, float]]) -> float:
+    """The longest stretch of speech (by VAD) with no word in it, in seconds."""
+    # VAD pads each region by 0.4 s and word times are approximate: allow for both.
+    heard = sorted((w.start - 0.5, w.end + 0.5) for w in words)
+    longest = 0.0
+    for start, end in regions:
+        at = start + 0.4
+        for h_start, h_end in heard:
+            if h_end <= at or h_start >= end - 0.4:
+                continue
+            longest = max(longest, h_start - at)
+            at = max(at, h_end)
+        longest = max(longest, end - 0.4 - at)
+    return longest
+
+
+def _words(segments: list[Segment]) -> int:
+    return sum(len(s.words) for s in segments)
+
+
+def _shifted(seg: Segment, offset: float) -> Segment:
+    if not offset:
+        return seg
+    for w in seg.words:
+        w.start, w.end = round(w.start + offset, 3), round(w.end + offset, 3)
+    seg.start, seg.end = round(seg.start + offset, 3), round(seg.end + offset, 3)
+    return seg
+
+
+def _check_language(result: Transcript, language: str, label: str) -> None:
+    """English-only models turn other languages into confident-sounding nonsense, at low word
+    probability (measured here: English espeak speech 0.89 on average, German 0.43)."""
+    words = [w for s in result.segments for w in s.words]
+    if len(words) < 3:
+        return
+    confidence = sum(w.probability for w in words) / len(words)
+    if confidence < MIN_CONFIDENCE:
+        raise TranscribeError(
+            f"{label}: the speech does not sound like the card's language '{language}' (the "
+            f"recogniser's average word confidence is {confidence:.2f}). Set `language` in the "
+            "card to the language spoken, with a model that knows it (transcribe.model).")
+
+
+def stage_key(out: Path, source_sha: str, language: str, settings: TranscribeSettings) -> str:
+    """What the machine transcript depends on: the source's content, the audio format, the
+    language, the decoding settings, the exact engine and model, and how the stage decodes."""
+    return Stamps(out).key(source=source_sha, audio=SAMPLE_RATE, language=language,
+                           settings=settings.__dict__, identity=model_identity(settings),
+                           method=METHOD)
+
+
+def model_identity(settings: TranscribeSettings) -> dict:
+    """What identifies the model and engine, for the stage key: a change re-transcribes."""
+    return engines.identity(settings)
+
