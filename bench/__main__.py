@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import sys
 
-from bench import engines, search
+from bench import engines, search, serve
 
-BENCHMARKS = {"engines": engines.main, "search": search.main}
-# What --quick passes to each: a 3-minute interview; a 50-hour archive.
-QUICK = {"engines": ["--quick"], "search": ["--hours", "50"]}
+BENCHMARKS = {"engines": engines.main, "search": search.main, "serve": serve.main}
+# What --quick passes to each: a 3-minute interview; a 50-hour archive; a 256 MB video.
+QUICK = {"engines": ["--quick"], "search": ["--hours", "50"], "serve": ["--size-mb", "256"]}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,13 +3,14 @@
 Python's own http.server ignores byte ranges, and without them browsers cannot seek in
 media, so `?t=` links would start at 0. This server answers ranges, serves the site under
 the path of site.yaml's base_url, and answers unknown addresses with the site's 404 page.
+Files are streamed in chunks, never read whole: a browser asks for `bytes=0-` of a video,
+which for a 1 GB file would otherwise cost 1 GB of memory per request.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
-import io
 import logging
 import os
 import re
@@ -43,16 +44,14 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         if first > last:
             self.send_error(416, "Range not satisfiable")
             return None
-        with open(path, "rb") as f:
-            f.seek(first)
-            body = f.read(last - first + 1)
+        body = _Slice(open(path, "rb"), first, last - first + 1)
         self.send_response(206)
         self.send_header("Content-Type", self.guess_type(path))
         self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(body.left))
         self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
-        return io.BytesIO(body)
+        return body  # copied to the socket in chunks by copyfile(), then closed
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         page = Path(self.directory) / "404.html"
@@ -68,6 +67,23 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
     def log_message(self, format: str, *args) -> None:
         log.debug("serve: " + format, *args)
+
+
+class _Slice:
+    """A byte range of an open file, read in chunks (shutil.copyfileobj asks for 64 KB)."""
+
+    def __init__(self, file, first: int, length: int):
+        self.file, self.left = file, length
+        file.seek(first)
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.left if size < 0 else min(size, self.left)
+        data = self.file.read(size)
+        self.left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self.file.close()
 
 
 class SiteServer(http.server.ThreadingHTTPServer):
