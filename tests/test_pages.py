@@ -24,6 +24,8 @@ import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from html.parser import HTMLParser
+
 import feedparser
 import pytest
 import webvtt
@@ -475,6 +477,44 @@ def test_hostile_text_is_escaped_everywhere(tmp_path):
     for name in ("feed.xml", "rss.xml"):
         feed = feedparser.parse((tmp_path / "site" / name).read_bytes())
         assert not feed.bozo and feed.entries[0].title == evil
+    # Readers treat RSS descriptions (and Atom content) as HTML: decoded once by the XML, it
+    # must hold the hostile text as text, never as elements.
+    rss = ET.parse(tmp_path / "site" / "rss.xml").getroot()
+    atom = ET.parse(tmp_path / "site" / "feed.xml").getroot()
+    for fragment in (rss.find("channel/item/description").text,
+                     atom.find("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}content").text):
+        parsed = _Elements(fragment)
+        assert not {"script", "img", "b"} & parsed.tags, fragment
+        assert evil in parsed.text, fragment
+
+
+class _Elements(HTMLParser):
+    """The elements and text of an HTML fragment, as a feed reader would parse it."""
+
+    def __init__(self, fragment: str):
+        super().__init__()
+        self.tags, self.parts = set(), []
+        self.feed(fragment)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def test_rss_description_without_an_intro_is_escaped(tmp_path):
+    evil = "<script>alert(1)</script> & more"
+    post = _bare_post(tmp_path)
+    post.transcript.segments[0].text = evil
+    render.render_site(Project(tmp_path), load_site(tmp_path), [post])
+    description = ET.parse(tmp_path / "site" / "rss.xml").getroot().find("channel/item/description").text
+    parsed = _Elements(description)
+    assert "script" not in parsed.tags and evil in parsed.text
 
 
 def test_project_templates_override_the_defaults(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import html
 import xml.etree.ElementTree as ET
 
 from pipeline.config import Site
@@ -111,7 +112,10 @@ def _rss_item(channel: ET.Element, page: Page) -> None:
     _plain(item, "link", page.url)
     ET.SubElement(item, "guid", {"isPermaLink": "true"}).text = page.url
     _plain(item, "pubDate", _rfc822(card.date))
-    _plain(item, "description", page.summary)
+    # Readers show the description as HTML: the sanitised intro (escaped once more by the
+    # XML, like Atom's content), or the summary as an escaped paragraph, never raw text.
+    _plain(item, "description", str(page.intro_html) if page.post.card.intro
+           else f"<p>{html.escape(page.summary)}</p>")
     if page.link("media"):
         ET.SubElement(item, "enclosure", {"url": page.link("media"), "type": page.media_type,
                                           "length": str(page.sizes["media"])})
