@@ -407,3 +407,27 @@ def test_search_page_meets_wcag(server, browser, scheme, width):
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # reflow
     page.close()
 
+
+# --- One stemmer: chapters and quotes agree with the database's search -------------------------
+
+STEM_WORDS = ("colonies colony writing write wrote hives hive blogging blogs blogger neighbours "
+              "decisions deciding libraries library running councils generously").split()
+
+
+def test_stems_are_the_database_tokenizers(tmp_path):
+    """sentences.stem gives the very terms SQLite's FTS5 porter tokenizer indexes, so a word
+    chapters and quotes count as one is one word for search too."""
+    import sqlite3
+
+    from pipeline.stages.sentences import content_words, stem
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize=porter)")
+    conn.execute("CREATE VIRTUAL TABLE terms USING fts5vocab(t, row)")
+    for word in STEM_WORDS:
+        conn.execute("DELETE FROM t")
+        conn.execute("INSERT INTO t VALUES (?)", (word,))
+        (term,), = conn.execute("SELECT term FROM terms").fetchall()
+        assert stem(word) == term, word
+    for a, b in (("colonies", "colony"), ("writing", "write"), ("hives", "hive"), ("blogs", "blogging")):
+        assert content_words(a) == content_words(b), (a, b)

@@ -315,4 +315,4 @@ def youtube(chapters: list[Chapter], duration: float) -> str | None:
 
 
 def _tool_versions() -> dict:
-    return {"yake": package_version("yake"), "scikit-learn": package_version("scikit-learn")}
+    return {p: package_version(p) for p in ("yake", "scikit-learn", "snowballstemmer")}

@@ -262,4 +262,4 @@ def _archive_texts(archive: Path, slug: str) -> list[str]:
 
 
 def _tool_versions() -> dict:
-    return {"scikit-learn": package_version("scikit-learn")}
+    return {p: package_version(p) for p in ("scikit-learn", "snowballstemmer")}

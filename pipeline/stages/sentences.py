@@ -1,5 +1,5 @@
 """Sentences, shared by the chapters and quotes stages: sentences with word timings, content
-words for TF-IDF, and who is asking the questions.
+words (Porter stems) for TF-IDF, and who is asking the questions.
 
 Whisper's segments are ~30 s chunks that can hold several speaker turns, so both stages
 work on sentences rebuilt from the words, each sentence by one speaker.
@@ -7,7 +7,9 @@ work on sentences rebuilt from the words, each sentence by one speaker.
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 from dataclasses import dataclass, field
 
 from pipeline.model import Transcript, Word
@@ -87,12 +89,18 @@ def sentences(transcript: Transcript) -> list[Sentence]:
     return [s for s in result if s.text]
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A light suffix stripper: colonies/colony, neighbours/neighbour, writing/write match."""
-    for suffix in ("ies", "ing", "es", "ed", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+    """The Porter stem of a lower-case word, as SQLite's FTS5 `porter` tokenizer makes it, so
+    chapters, quotes and search agree: colonies/colony, writing/write, hives/hive match."""
+    if not hasattr(_stemmers, "porter"):  # a stemmer keeps its state: one per thread
+        import snowballstemmer
+
+        _stemmers.porter = snowballstemmer.stemmer("porter")
+    return _stemmers.porter.stemWord(word)
+
+
+_stemmers = threading.local()
 
 
 def content_words(text: str) -> list[str]:
