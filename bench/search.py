@@ -25,7 +25,8 @@ from typing import Iterator
 
 from pipeline.config import Card
 from pipeline.model import Chapter, Segment, Transcript, Word
-from pipeline.search import database, query
+from pipeline.search import database
+from pipeline.search.query import Filters, search
 
 WORDS_PER_SECOND = 2.5
 GOAL_P95_MS = 50.0
@@ -155,7 +156,7 @@ def run(workdir: Path, hours: float = 1000.0, queries: int = 100, seed: int = 1)
     rng = random.Random(seed + 2)
     sets = _queries(archive, rng, queries)
     for query, filters in sets["word"][:10]:  # warm the page cache, as a running site would be
-        query.search(path, query, filters)
+        search(path, query, filters)
     latency = {name: _latencies(path, items) for name, items in sets.items()}
     return {
         "hours": round(archive.seconds / 3600, 1), "interviews": archive.interviews,
@@ -191,12 +192,12 @@ def _queries(archive: Archive, rng: random.Random, count: int) -> dict[str, list
         start = rng.randrange(max(1, len(words) - size))
         return '"' + " ".join(w.strip(".") for w in words[start:start + size]) + '"'
 
-    none = query.Filters()
-    filters = [lambda: query.Filters(guest=rng.choice(archive.guests)),
-               lambda: query.Filters(tag=rng.choice(TAGS)),
-               lambda: query.Filters(date_from=f"{rng.randrange(2015, 2026)}-01-01",
+    none = Filters()
+    filters = [lambda: Filters(guest=rng.choice(archive.guests)),
+               lambda: Filters(tag=rng.choice(TAGS)),
+               lambda: Filters(date_from=f"{rng.randrange(2015, 2026)}-01-01",
                                       date_to=f"{rng.randrange(2015, 2027)}-12-31"),
-               lambda: query.Filters(speaker=rng.choice(archive.guests).split()[0])]
+               lambda: Filters(speaker=rng.choice(archive.guests).split()[0])]
     return {
         "word": [(content_word(), none) for _ in range(count)],
         "phrase": [(phrase(), none) for _ in range(count)],
@@ -211,7 +212,7 @@ def _latencies(path: Path, items: list) -> dict:
     wall, cpu, hits = [], [], 0
     for query, filters in items:
         started, started_cpu = time.perf_counter(), time.process_time()
-        hits += bool(query.search(path, query, filters, limit=20).hits)
+        hits += bool(search(path, query, filters, limit=20).hits)
         wall.append((time.perf_counter() - started) * 1000)
         cpu.append((time.process_time() - started_cpu) * 1000)
     return {"p50": _percentile(wall, 50), "p95": _percentile(wall, 95), "max": round(max(wall), 1),
