@@ -30,9 +30,8 @@ from pipeline.files import read_json, write_json
 from pipeline.model import Fetched, Post, Prepared, Transcript
 from pipeline.project import Project
 from pipeline.site.render import render_site
-from pipeline.stages import (STAMPED, chapters, corrections, export, fetch, prepare, quotes,
-                             speakers, transcribe)
-from pipeline.stamps import Stamps
+from pipeline.stages import (chapters, corrections, export, fetch, prepare, quotes, speakers,
+                             stamps_of, transcribe)
 
 log = logging.getLogger(__name__)
 
@@ -206,10 +205,9 @@ class _Lazy:
 
 def _stage_stamps(project: Project, card: Card) -> dict[str, int]:
     """When each expensive stage last ran: one whose time changed during the run did work."""
-    folders = {"media": card.folder, "transcripts": project.transcript_folder(card.slug)}
     stamps = {}
     for stage in EXPENSIVE:
-        if ran := Stamps(folders[STAMPED[stage]]).ran_at(stage):
+        if ran := stamps_of(project, card.slug, stage).ran_at(stage):
             stamps[stage] = ran
     return stamps
 

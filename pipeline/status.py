@@ -13,7 +13,7 @@ from pipeline.config import load_card, load_site, transcribe_settings
 from pipeline.errors import PipelineError
 from pipeline.files import read_json
 from pipeline.project import Project
-from pipeline.stages import corrections, fetch, prepare, transcribe
+from pipeline.stages import corrections, fetch, prepare, stamps_of, transcribe
 from pipeline.stamps import Stamps
 
 STAGES = ("fetch", "prepare", "transcribe")
@@ -52,7 +52,7 @@ def _one(project: Project, folder: Path, site) -> InterviewStatus:
             out, source_sha, card.language, transcribe_settings(site, card)),
     }
     for stage in STAGES:
-        stamp = Stamps(out if stage == "transcribe" else folder).read(stage)
+        stamp = stamps_of(project, card.slug, stage).read(stage)
         if stage == "fetch" and not card.is_url:
             state = "local file"
         elif not stamp:

@@ -8,7 +8,15 @@ nothing it depends on changed. engines.py and convert.py serve transcribe; sente
 serves chapters and quotes.
 """
 
+from pipeline.project import Project
+from pipeline.stamps import Stamps
+
 # The stages that record a stamp, with the folder it lives in: media/SLUG or transcripts/SLUG.
 STAMPED = {"fetch": "media", "prepare": "media", "transcribe": "transcripts",
            "speakers": "transcripts", "export": "transcripts", "chapters": "transcripts",
            "quotes": "transcripts"}
+
+
+def stamps_of(project: Project, slug: str, stage: str) -> Stamps:
+    """The stamps folder a stage of one interview records itself in."""
+    return Stamps((project.media if STAMPED[stage] == "media" else project.transcripts) / slug)
