@@ -1,4 +1,5 @@
-"""Atomic writes and content hashes, shared by every stage.
+"""Files, shared by every stage: atomic writes, content hashes, editors' text files, and
+the rule that no link leads a read or a write out of the project.
 
 An interrupted run must leave the last good output, never half a file: everything is
 written to a temporary file in the same folder and then renamed over the target.
@@ -14,6 +15,8 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+from pipeline.errors import PipelineError
 
 
 @contextlib.contextmanager
@@ -82,3 +85,30 @@ def sha256_file(path: Path) -> str:
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_editor_text(path: Path) -> str:
+    """A text file an editor wrote (a card, site.yaml, transcript.txt): UTF-8, with or without
+    the byte-order mark some editors put first. Anything else is a clear PipelineError."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data.count(b"\0") > len(data) // 4:
+            found = "UTF-16 text"
+        else:
+            found = f"not UTF-8 text (byte {e.start + 1} is 0x{data[e.start]:02x}; perhaps Latin-1 or Windows-1252)"
+        raise PipelineError(f"{path}: the file is {found}. Save it as UTF-8 (in most editors: "
+                            "Save As, then Encoding: UTF-8) and publish again; nothing was "
+                            "changed.") from None
+
+
+def within(path: Path, root: Path, what: str = "") -> Path:
+    """`path` with its links resolved, which must lie inside `root` (also resolved): a link
+    out of the project would let a build publish any file it can read, or write anywhere."""
+    resolved, top = path.resolve(), root.resolve()
+    if resolved != top and top not in resolved.parents:
+        raise PipelineError(f"{path}{f' ({what})' if what else ''} is a link to {resolved}, outside "
+                            f"{root}. Links out of the project are never followed: replace it "
+                            "with the file itself.")
+    return resolved

@@ -113,6 +113,22 @@ def words_in_their_turns(transcript, truth_turns: list[dict], slack: float = 0.5
     assert checked >= len(said) / 2, f"only {checked} of {len(said)} words lined up"
 
 
+def spoken(transcript_txt: str) -> str:
+    """The spoken words of a transcript.txt: no comment lines, times or speaker names."""
+    paragraphs = [p for p in transcript_txt.split("\n\n") if p.strip() and not p.startswith("# ")]
+    return " ".join(p.split(": ", 1)[-1] for p in paragraphs)
+
+
+def edit_a_word(path: Path, new: str = "Zanzibar") -> str:
+    """Correct one word of a transcript.txt as an editor would (a word the recogniser wrote
+    once, whichever it heard); return the word replaced."""
+    text = path.read_text(encoding="utf-8")
+    old = a_word_heard_once(spoken(text))
+    head, body = (text.split("\n", 1) if text.startswith("# ") else ("", text))
+    path.write_text(head + ("\n" if head else "") + re.sub(rf"\b{old}\b", new, body), encoding="utf-8")
+    return old
+
+
 def a_word_heard_once(text: str, longer_than: int = 4) -> str:
     """A word of the text, as the recogniser wrote it, that occurs once: for tests that edit
     what was heard without depending on which words it heard."""

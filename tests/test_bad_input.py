@@ -19,7 +19,7 @@ import ffmpeg
 import pytest
 
 from bench.synth import synthesize_interview
-from conftest import add_interview, write_card
+from conftest import add_interview, edit_a_word, write_card
 from pipeline.files import sha256_file
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
@@ -226,8 +226,7 @@ def test_status_shows_states_edits_and_errors(short_speech, project, run_cli):
     bad = write_card(project, "bad", "fake.mp4")
     (bad / "fake.mp4").write_bytes(b"not media at all" * 50)
     run_cli(project, "publish")
-    txt = project / "transcripts" / "good" / "transcript.txt"
-    txt.write_text(txt.read_text().replace("plain", "simple"))
+    edit_a_word(project / "transcripts" / "good" / "transcript.txt")
     result = run_cli(project, "status", "--format", "json")
     rows = {r["slug"]: r for r in json.loads(result.stdout)}
     assert rows["good"]["stages"] == {"fetch": "local file", "prepare": "done", "transcribe": "done"}

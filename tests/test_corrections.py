@@ -2,12 +2,17 @@
 
 import json
 import re
+import shutil
+import signal
+import subprocess
+import sys
 
 import pytest
 import webvtt
 
-from conftest import a_word_heard_once, add_interview, card_for
+from conftest import add_interview, card_for, edit_a_word
 from pipeline.model import Segment, Transcript, Word
+from pipeline.stages import corrections, export
 from pipeline.stages.corrections import CorrectionError, apply, parse
 
 
@@ -63,29 +68,26 @@ def published(short_speech, project, run_cli):
 def test_edit_survives_publish_and_reaches_every_output(published, run_cli):
     folder = published / "transcripts" / "edited"
     txt = folder / "transcript.txt"
-    original = txt.read_text()
-    spoken = " ".join(p.split(": ", 1)[-1] for p in original.split("\n\n"))  # no names
-    heard = a_word_heard_once(spoken)
-    corrected = re.sub(rf"\b{heard}\b", "Zanzibar", original) + "\n"
-    txt.write_bytes(corrected.encode())
+    heard = edit_a_word(txt)
+    corrected = txt.read_bytes()
 
     second = run_cli(published, "publish")
     assert second.exit_code == 0, second.output
     assert "using the corrected" in second.stderr
     assert "transcribing" not in second.stderr  # a correction needs no model work
-    assert txt.read_bytes() == corrected.encode()  # byte for byte
+    assert txt.read_bytes() == corrected  # byte for byte
     data = json.loads((folder / "transcript.json").read_text())
     assert "Zanzibar" in " ".join(s["text"] for s in data["segments"])
     captions = " ".join(c.text for c in webvtt.read(str(folder / "transcript.vtt")))
     assert "Zanzibar" in captions and not re.search(rf"\b{heard}\b", captions)
     page = (published / "site" / "edited" / "index.html").read_text()
     assert "Zanzibar" in page and not re.search(rf"\b{heard}\b", page.split("<main", 1)[1])
-    assert (published / "site" / "edited" / "transcript.txt").read_bytes() == corrected.encode()
+    assert (published / "site" / "edited" / "transcript.txt").read_bytes() == corrected
 
     third = run_cli(published, "publish", "--force", "edited")
     assert third.exit_code == 0, third.output
     assert "transcript.retranscribed.txt" in third.stderr
-    assert txt.read_bytes() == corrected.encode()
+    assert txt.read_bytes() == corrected
     assert re.search(rf"\b{heard}\b", (folder / "transcript.retranscribed.txt").read_text())
     page = (published / "site" / "edited" / "index.html").read_text()
     assert "Zanzibar" in page
@@ -94,7 +96,6 @@ def test_edit_survives_publish_and_reaches_every_output(published, run_cli):
 def test_hand_edited_captions_are_kept_on_every_publish(tmp_path, caplog):
     """Export skips unchanged work, but an edited caption file is still kept and reported,
     and a changed transcript still rewrites the files nobody edited."""
-    from pipeline.stages import export
 
     words = [Word(0.0, 0.5, " Hello"), Word(0.6, 1.0, " there.")]
     transcript = Transcript("en", 2.0, "faster-whisper", "tiny.en",
@@ -112,3 +113,130 @@ def test_hand_edited_captions_are_kept_on_every_publish(tmp_path, caplog):
     export.run(card, transcript, tmp_path)
     assert "Hello, there." in vtt.read_text()
     assert "Hello here." in (tmp_path / "transcript.srt").read_text()
+
+
+# --- Whose transcript.txt it is: told by the file, never by a stamp ---------------------------
+
+def _lose_stamps(out, how: str) -> None:
+    stamps = out / ".stamps"
+    if how == "export stamp deleted":
+        (stamps / "export.json").unlink()
+    elif how == "all stamps deleted":
+        shutil.rmtree(stamps)
+    elif how == "export stamp stale":
+        data = json.loads((stamps / "export.json").read_text())
+        data["files"] = {name: "0" * 64 for name in data["files"]}
+        (stamps / "export.json").write_text(json.dumps(data))
+    elif how == "export stamp conflicted":  # as a git merge leaves it
+        text = (stamps / "export.json").read_text()
+        (stamps / "export.json").write_text(f"<<<<<<< HEAD\n{text}=======\n{{}}\n>>>>>>> theirs\n")
+    elif how == "hashes corrupt":
+        (stamps / "hashes.json").write_text("{not json")
+
+
+STAMP_LOSSES = ["export stamp deleted", "all stamps deleted", "export stamp stale",
+                "export stamp conflicted", "hashes corrupt"]
+
+
+@pytest.mark.parametrize("how", STAMP_LOSSES)
+def test_an_editors_file_is_kept_however_the_stamps_are_lost(how, published, run_cli):
+    out = published / "transcripts" / "edited"
+    edit_a_word(out / "transcript.txt")
+    edited = (out / "transcript.txt").read_bytes()
+    _lose_stamps(out, how)
+    result = run_cli(published, "publish")
+    assert result.exit_code == 0, result.output
+    assert (out / "transcript.txt").read_bytes() == edited
+    assert "Zanzibar" in (published / "site" / "edited" / "index.html").read_text()
+    if how != "export stamp stale":  # then the other formats look hand-edited, so are kept
+        assert "Zanzibar" in (out / "transcript.json").read_text()
+    status = json.loads(run_cli(published, "status", "--format", "json").stdout)
+    assert status[0]["transcript"] == "corrected by hand"
+
+
+@pytest.mark.parametrize("how", STAMP_LOSSES)
+def test_the_machines_file_stays_the_machines_however_the_stamps_are_lost(how, published, run_cli):
+    """Not frozen as a hand edit: a rename on the card still reaches transcript.txt."""
+    out = published / "transcripts" / "edited"
+    _lose_stamps(out, how)
+    card = published / "media" / "edited" / "interview.yaml"
+    card.write_text(card.read_text() + "speakers: {SPEAKER_1: Renamed Person}\n")
+    result = run_cli(published, "publish")
+    assert result.exit_code == 0, result.output
+    text = (out / "transcript.txt").read_text()
+    assert "] Renamed Person: " in text
+    assert corrections.is_machine_text(text)
+    assert json.loads(run_cli(published, "status", "--format", "json").stdout)[0]["transcript"] == "machine-made"
+
+
+def test_a_transcript_dropped_in_before_the_first_publish_is_the_editors(short_speech, project, run_cli):
+    add_interview(project, "early", short_speech["mp4"])
+    typed = "[00:00:00] Daniel Hughes: Why should senior managers write a blog every week?\n\n" \
+            "[00:00:03] Helen Ward: Because people trust what they can see.\n"
+    out = project / "transcripts" / "early"
+    out.mkdir(parents=True)
+    (out / "transcript.txt").write_text(typed)
+    result = run_cli(project, "publish")
+    assert result.exit_code == 0, result.output
+    assert (out / "transcript.txt").read_text() == typed
+    data = json.loads((out / "transcript.json").read_text())
+    assert [s["speaker"] for s in data["segments"]] == ["Daniel Hughes", "Helen Ward"]
+    assert data["segments"][1]["text"] == "Because people trust what they can see."
+
+
+KILL_AT_WRITE = """
+import json, os, signal, sys
+from pathlib import Path
+from pipeline.config import load_card
+from pipeline.model import Transcript
+from pipeline.stages import export
+card, transcript, out, kill_at = sys.argv[1:]
+renames, replace = 0, os.replace
+def killing_replace(source, target):  # every write is a rename of a finished temporary file
+    global renames
+    replace(source, target)
+    renames += 1
+    if renames == int(kill_at):
+        os.kill(os.getpid(), signal.SIGKILL)
+os.replace = killing_replace
+export.run(load_card(Path(card)), Transcript.from_dict(json.loads(Path(transcript).read_text())), Path(out))
+print(renames)
+"""
+
+
+@pytest.mark.parametrize("editor", [False, True], ids=["machine's file", "editor's file"])
+def test_a_kill_at_any_write_of_export_loses_nothing(editor, tmp_path):
+    """export is killed (SIGKILL, a real process) after each of its writes in turn, while it
+    writes a new transcript; a rerun then leaves the machine's file the machine's (with the
+    new text) and the editor's file byte for byte as the editor left it."""
+    card = card_for(tmp_path)
+    first, second = machine_transcript(), machine_transcript()
+    second.segments[1].speaker = "Helen Ward-Hughes"  # a rename: every format changes
+    (tmp_path / "second.json").write_text(json.dumps(second.to_dict()))
+    def child(out, kill_at: int):
+        return subprocess.run([sys.executable, "-c", KILL_AT_WRITE, str(card.folder),
+                               str(tmp_path / "second.json"), str(out), str(kill_at)],
+                              capture_output=True, text=True)
+    def start(out):
+        export.run(card, first, out)
+        if editor:
+            edit_a_word(out / "transcript.txt", "trust")  # the editor fixes "trussed"
+        return (out / "transcript.txt").read_bytes()
+    counting = tmp_path / "count"
+    start(counting)
+    writes = int(child(counting, 0).stdout)
+    assert writes >= 5  # four formats and the stamps
+    for kill_at in range(1, writes + 1):
+        out = tmp_path / f"kill-{kill_at}"
+        before = start(out)
+        assert child(out, kill_at).returncode == -signal.SIGKILL
+        export.run(card, second, out)  # the next publish
+        text = (out / "transcript.txt").read_bytes()
+        if editor:
+            assert text == before, f"killed after write {kill_at}"
+        else:
+            assert corrections.edited_transcript(out) is None
+        # Every other file is as an uninterrupted export writes it: none looks hand-edited.
+        for name, rendered in export.render_all(second).items():
+            if name != "transcript.txt" or not editor:
+                assert (out / name).read_text() == rendered, f"{name}, killed after write {kill_at}"

@@ -82,7 +82,8 @@ def test_transcript_files(published):
     srt = (folder / "transcript.srt").read_text()
     assert srt.startswith("1\n00:00:0") and " --> " in srt
     txt = (folder / "transcript.txt").read_text()
-    assert txt.startswith("[00:00:0")
+    mark, first = txt.split("\n\n")[:2]
+    assert mark.startswith("# Machine-made transcript (check ") and first.startswith("[00:00:0")
 
 
 def test_video_post_page(published, short_speech):

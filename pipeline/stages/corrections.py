@@ -5,6 +5,13 @@ text in transcript.txt (`[00:01:23] Name: text`, one paragraph per turn). We rea
 and line its words up with the machine's (difflib over normalised words): unchanged words
 keep their timings, changed or added words share out the time of what they replaced
 within their turn, so captions and links stay in sync.
+
+Whether the file is the editor's is told by the file alone: the machine's own rendering
+starts with a line holding a checksum of the rest (`MARK`), written in the same atomic
+rename as the text. A file whose rest no longer matches, whose mark was removed, or that
+never had one (dropped in before the first publish) is the editor's. Stamps play no part,
+so a missing, stale or conflicted stamp, or a kill between two writes, can never make
+publish overwrite an editor's words or freeze the machine's text as if it were an edit.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from pathlib import Path
 
 from pipeline.config import Card
 from pipeline.errors import PipelineError
-from pipeline.files import sha256_file
+from pipeline.files import read_editor_text, sha256_file, sha256_text, within
 from pipeline.model import Segment, Transcript, Word
 from pipeline.stamps import Stamps
 from pipeline.timecode import parse_time
@@ -26,6 +33,11 @@ log = logging.getLogger(__name__)
 
 # The file editors correct; export writes it, and this stage reads it back.
 EDITABLE = "transcript.txt"
+# The first line of the machine's transcript.txt; the check is the start of the sha256 of
+# everything after that line. Lines starting with "# " are comments, never spoken text.
+MARK = ("# Machine-made transcript (check {check}). Correct it freely: once you change it, "
+        "your text is the truth and publish never overwrites it.")
+_MARKED = re.compile(r"# Machine-made transcript \(check ([0-9a-f]{16})\)\.[^\n]*\n")
 # "[00:01:23]" at the start of a paragraph.
 STAMP = re.compile(r"^\[([^\]]*)\]\s*")
 # "Name:" at the start of a paragraph: up to five words, no sentence punctuation.
@@ -51,18 +63,43 @@ def run(card: Card, machine: Transcript, out: Path) -> Transcript:
     if not edited:
         return machine
     names = {card.interviewer, *card.guests} | {s.speaker for s in machine.segments if s.speaker}
-    paragraphs = parse(edited.read_text(encoding="utf-8"), edited, names - {None, ""})
+    paragraphs = parse(read_editor_text(edited), edited, names - {None, ""})
     log.info("%s: using the corrected %s (%d paragraphs)", card.slug, edited, len(paragraphs))
     return apply(machine, paragraphs)
 
 
 def edited_transcript(out: Path) -> Path | None:
-    """transcript.txt when an editor has changed it since the pipeline wrote it."""
+    """transcript.txt when it is the editor's: anything but the machine's own rendering."""
     path = out / EDITABLE
-    written = Stamps(out).read("export").get("files", {}).get(path.name)
-    if path.exists() and written and sha256_file(path) != written:
-        return path
-    return None
+    if not path.is_file() and not path.is_symlink():
+        return None
+    within(path, out, "the editor's transcript")
+    if is_machine_text(read_editor_text(path)) or _written_before_the_mark(path, out):
+        return None
+    return path
+
+
+def machine_text(body: str) -> str:
+    """transcript.txt as the machine writes it: the mark, then the paragraphs."""
+    return MARK.format(check=_check(body)) + "\n\n" + body
+
+
+def is_machine_text(text: str) -> bool:
+    """True when the text is, to the byte, a rendering the machine wrote (the mark's check
+    matches everything after it)."""
+    match = _MARKED.match(text)
+    return bool(match) and match[1] == _check(text[match.end():].removeprefix("\n"))
+
+
+def _written_before_the_mark(path: Path, out: Path) -> bool:
+    """A transcript.txt the machine wrote before it marked its files: its hash is the one the
+    export stamp recorded. Without that record the file is kept as the editor's."""
+    recorded = Stamps(out).read("export").get("files", {}).get(EDITABLE)
+    return isinstance(recorded, str) and recorded == sha256_file(path)
+
+
+def _check(body: str) -> str:
+    return sha256_text(body)[:16]
 
 
 def parse(text: str, path: Path | str = "transcript.txt", names: set[str] = frozenset()) -> list[Paragraph]:
@@ -165,9 +202,12 @@ def _looks_like_name(candidate: str, names: set[str]) -> bool:
 
 
 def _blocks(text: str):
-    """Paragraphs separated by blank lines, with the line number each starts on."""
+    """Paragraphs separated by blank lines, with the line number each starts on; comment
+    lines (starting with "# ", as the machine's mark does) are left out."""
     block, first = [], 0
     for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("# "):
+            continue
         if line.strip():
             if not block:
                 first = number

@@ -17,7 +17,7 @@ from pipeline.captions import Cue
 from pipeline.config import Card
 from pipeline.files import sha256_file, sha256_text, write_text
 from pipeline.model import Segment, Transcript, turns
-from pipeline.stages.corrections import EDITABLE
+from pipeline.stages.corrections import EDITABLE, edited_transcript, machine_text
 from pipeline.stamps import Stamps
 from pipeline.timecode import stamp
 
@@ -88,7 +88,8 @@ class WriteSRT:
 
 
 class WriteTXT:
-    """One paragraph per speaker turn: `[00:01:23] Name: text`."""
+    """One paragraph per speaker turn, `[00:01:23] Name: text`, under the machine's mark (see
+    corrections.py: it tells the machine's file from the editor's)."""
 
     extension = "txt"
 
@@ -97,7 +98,7 @@ class WriteTXT:
         for turn in turns(transcript):
             who = f"{turn.speaker}: " if turn.speaker else ""
             paragraphs.append(f"[{stamp(turn.start)}] {who}{turn.text}")
-        return "\n\n".join(paragraphs) + "\n"
+        return machine_text("\n\n".join(paragraphs) + "\n")
 
 
 class WriteJSON:
@@ -121,35 +122,51 @@ def run(card: Card, transcript: Transcript, out: Path) -> None:
     """The export stage: write every format into `out`; never overwrite a file an editor
     has changed.
 
-    What was written is remembered (a hash per file) so a hand edit can be told apart from
-    our own output. transcript.txt is the file editors correct (see corrections.py); a hand
-    edit to any other file is kept too, but nothing reads it, so we say so.
+    transcript.txt is the file editors correct: whether it is theirs is told by the file
+    itself (corrections.py). For the other formats the stamp remembers the hash of what was
+    written; one that differs was edited by hand and is kept (nothing reads it, so we say
+    so). The hash of each new file is recorded before the file is written, so a kill
+    between the two never makes our own file look hand-edited.
     """
     stamps = Stamps(out)
     before = stamps.read("export")
-    written, digest = dict(before.get("files", {})), transcript.digest()
-    if before.get("transcript") == digest and _unchanged(stamps, out, written):
+    ours = {name: _hashes(value) for name, value in before.get("files", {}).items()}
+    digest = transcript.digest()
+    if before.get("transcript") == digest and _unchanged(stamps, out, ours):
         return  # nothing to write: skip rendering four formats (most of a no-op publish)
-    made: dict[Path, str] = {}
+    todo: dict[str, str] = {}
     for name, text in render_all(transcript).items():
         target = out / name
-        if target.exists() and written.get(name) and sha256_file(target) != written[name]:
-            if name != EDITABLE:
-                log.warning("%s: %s was edited by hand; it is kept, but corrections belong in %s",
-                            card.slug, target, EDITABLE)
+        if name == EDITABLE:
+            if edited_transcript(out):  # the editor's words: never touched
+                continue
+        elif target.exists() and name in ours and sha256_file(target) not in ours[name]:
+            log.warning("%s: %s was edited by hand; it is kept, but corrections belong in %s",
+                        card.slug, target, EDITABLE)
             continue
-        write_text(target, text)
-        written[name] = sha256_text(text)
-        made[target] = written[name]
-    if made:  # a later no-op publish then checks the files without reading them
-        stamps.remember(made)
-    if written != before.get("files") or digest != before.get("transcript"):
-        stamps.record("export", "", files=written, transcript=digest)
+        todo[name] = text
+    new = {name: sha256_text(text) for name, text in todo.items()}
+    pending = {name: [*ours.get(name, []), sha] for name, sha in new.items() if sha not in ours.get(name, [])}
+    if pending:  # both the old and the new file are ours while they are being replaced
+        stamps.record("export", "", files={**ours, **pending}, transcript=None)
+    for name, text in todo.items():
+        write_text(out / name, text)
+    if new:  # a later no-op publish then checks the files without reading them
+        stamps.remember({out / name: sha for name, sha in new.items()})
+    final = {**{name: hashes[-1] for name, hashes in ours.items()}, **new}
+    if final != before.get("files") or digest != before.get("transcript"):
+        stamps.record("export", "", files=final, transcript=digest)
 
 
-def _unchanged(stamps: Stamps, out: Path, written: dict[str, str]) -> bool:
+def _hashes(value: str | list[str]) -> list[str]:
+    """The hashes a stamp accepts as ours for a file (one, or two while a write is under way)."""
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _unchanged(stamps: Stamps, out: Path, ours: dict[str, list[str]]) -> bool:
     """Every format is there as we last wrote it (transcript.txt may be an editor's). Hashes
     are remembered by size and mtime, so unchanged files are not read again."""
-    if len(written) != len(WRITERS) or not all((out / name).exists() for name in written):
+    if len(ours) != len(WRITERS) or not all((out / name).exists() for name in ours):
         return False
-    return all(stamps.digest(out / name) == sha for name, sha in written.items() if name != EDITABLE)
+    return all(len(hashes) == 1 and stamps.digest(out / name) == hashes[0]
+               for name, hashes in ours.items() if name != EDITABLE)
