@@ -129,6 +129,7 @@ def hear(project: Project, folder: Path, site: Site, force: bool = False) -> Hea
 def finish(project: Project, heard: Heard, report: Report) -> Post:
     """corrections -> export -> chapters -> quotes, for an interview whose expensive stages ran."""
     card, out = heard.card, heard.out
+    project.page_folder(card.slug)  # a link out of site/ is refused before anything is written
     transcript = corrections.run(card, heard.machine, out)
     export.run(card, transcript, out)
     found = chapters.run(card, transcript, out)

@@ -58,7 +58,11 @@ def write_json(target: Path, data) -> bool:
 
 
 def read_json(path: Path, default=None):
-    """Read JSON, or return `default` when the file is missing or unreadable."""
+    """Read JSON the pipeline wrote, or return `default` when the file is missing or
+    unreadable. The pipeline never writes a link, so a link here is refused, not followed."""
+    if path.is_symlink():
+        raise PipelineError(f"{path} is a link, but the pipeline writes its own files there, "
+                            "never links: delete it and publish again.")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -109,6 +113,6 @@ def within(path: Path, root: Path, what: str = "") -> Path:
     resolved, top = path.resolve(), root.resolve()
     if resolved != top and top not in resolved.parents:
         raise PipelineError(f"{path}{f' ({what})' if what else ''} is a link to {resolved}, outside "
-                            f"{root}. Links out of the project are never followed: replace it "
-                            "with the file itself.")
+                            f"{root}, and links out of it are never followed (they could publish "
+                            "any file this machine can read). Put the file itself there.")
     return resolved

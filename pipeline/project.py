@@ -12,6 +12,7 @@ from typing import Iterator
 
 from pipeline.config import CARD_NAME
 from pipeline.errors import LockedError
+from pipeline.files import within
 
 @dataclass(frozen=True)
 class Project:
@@ -40,7 +41,16 @@ class Project:
         return sorted(p.parent for p in self.media.glob(f"*/{CARD_NAME}"))
 
     def transcript_folder(self, slug: str) -> Path:
-        return self.transcripts / slug
+        """transcripts/SLUG, which must not be a link out of transcripts/."""
+        folder = self.transcripts / slug
+        within(folder, self.transcripts, "an interview's transcripts")
+        return folder
+
+    def page_folder(self, slug: str) -> Path:
+        """site/SLUG, which must not be a link out of site/ (the build writes into it)."""
+        folder = self.site / slug
+        within(folder, self.site, "an interview's page folder")
+        return folder
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:

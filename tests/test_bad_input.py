@@ -237,3 +237,101 @@ def test_status_shows_states_edits_and_errors(short_speech, project, run_cli):
     assert rows["good"]["stages"]["prepare"] == "stale" and rows["good"]["next"] == "prepare"
     table = run_cli(project, "status").stdout
     assert "corrected by hand" in table and "last error" in table
+
+
+# --- Links: never followed out of the project ------------------------------------------------
+
+SECRET = "PIPELINE_TEST_SECRET=c0ffee-5ec7e7"
+
+
+@pytest.fixture
+def secret(tmp_path):
+    path = tmp_path / "outside" / "secrets.txt"
+    path.parent.mkdir()
+    path.write_text(f"[00:00:00] Eve Hacker: {SECRET}\n")
+    return path
+
+
+def _nothing_leaked(project):
+    for path in project.rglob("*"):
+        if path.is_file() and not path.is_symlink() and "outside" not in path.parts:
+            assert SECRET.encode() not in path.read_bytes(), f"the secret reached {path}"
+
+
+def test_a_linked_transcript_txt_is_refused(short_speech, project, run_cli, secret):
+    add_interview(project, "linked", short_speech["mp4"])
+    add_interview(project, "fine", short_speech["mp3"])
+    assert run_cli(project, "publish").exit_code == 0
+    txt = project / "transcripts" / "linked" / "transcript.txt"
+    txt.unlink()
+    txt.symlink_to(secret)
+    result = run_cli(project, "publish")
+    assert result.exit_code == 1
+    assert "FAILED linked" in result.stderr and "is a link to" in result.stderr
+    assert "outside" in result.stderr and "Traceback" not in result.output
+    assert (project / "site" / "fine" / "index.html").exists()
+    _nothing_leaked(project)
+
+
+@pytest.mark.parametrize("what", ["source", "card", "card folder", "transcripts folder", "machine file"])
+def test_links_out_of_the_project_are_refused(what, short_speech, project, run_cli, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir(exist_ok=True)
+    if what == "source":
+        shutil.copyfile(short_speech["mp4"], outside / "elsewhere.mp4")
+        folder = write_card(project, "linked", "talk.mp4")
+        (folder / "talk.mp4").symlink_to(outside / "elsewhere.mp4")
+    elif what == "card":
+        folder = add_interview(project, "linked", short_speech["mp4"])
+        (folder / "interview.yaml").rename(outside / "interview.yaml")
+        (folder / "interview.yaml").symlink_to(outside / "interview.yaml")
+    elif what == "card folder":
+        real = add_interview(outside, "linked", short_speech["mp4"])
+        (project / "media" / "linked").symlink_to(real)
+    else:
+        add_interview(project, "linked", short_speech["mp4"])
+        assert run_cli(project, "publish").exit_code == 0
+        out = project / "transcripts" / "linked"
+        if what == "transcripts folder":
+            shutil.move(out, outside / "linked")
+            out.symlink_to(outside / "linked")
+        else:
+            (outside / "chapters.json").write_text(json.dumps({"chapters": [
+                {"startTime": 0, "endTime": 1, "title": SECRET}]}))
+            (out / "chapters.json").unlink()
+            (out / "chapters.json").symlink_to(outside / "chapters.json")
+    add_interview(project, "fine", short_speech["mp3"])
+    result = run_cli(project, "publish")
+    assert result.exit_code == 1, result.output
+    assert "FAILED linked" in result.stderr and "link" in result.stderr
+    assert "Traceback" not in result.output
+    assert (project / "site" / "fine" / "index.html").exists()
+    if what == "machine file":
+        _nothing_leaked(project)
+
+
+def test_serve_never_follows_a_link_out_of_the_site(tmp_path, secret):
+    import urllib.error
+    import urllib.request
+
+    from pipeline.site.serve import make_server
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<!DOCTYPE html><title>x</title>")
+    (site / "404.html").write_text("<!DOCTYPE html><title>Page not found</title>")
+    (site / "leak.txt").symlink_to(secret)
+    (site / "same.html").symlink_to(site / "index.html")  # a link inside the site is fine
+    server = make_server(site, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        for path, headers in (("leak.txt", {}), ("leak.txt", {"Range": "bytes=0-"})):
+            with pytest.raises(urllib.error.HTTPError) as caught:
+                urllib.request.urlopen(urllib.request.Request(url + path, headers=headers))
+            assert caught.value.code == 404 and SECRET.encode() not in caught.value.read()
+        with urllib.request.urlopen(url + "same.html") as response:
+            assert response.status == 200
+    finally:
+        server.shutdown()
+        server.server_close()

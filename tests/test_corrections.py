@@ -240,3 +240,49 @@ def test_a_kill_at_any_write_of_export_loses_nothing(editor, tmp_path):
         for name, rendered in export.render_all(second).items():
             if name != "transcript.txt" or not editor:
                 assert (out / name).read_text() == rendered, f"{name}, killed after write {kill_at}"
+
+
+# --- Encodings: UTF-8 with or without a byte-order mark; anything else is refused clearly -----
+
+def test_an_edit_saved_with_a_byte_order_mark_keeps_its_first_speaker(published, run_cli):
+    txt = published / "transcripts" / "edited" / "transcript.txt"
+    edit_a_word(txt)
+    body = txt.read_text().split("\n", 1)[1].lstrip("\n")  # as an editor saves it, mark gone
+    txt.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    result = run_cli(published, "publish")
+    assert result.exit_code == 0, result.output
+    data = json.loads((published / "transcripts" / "edited" / "transcript.json").read_text())
+    first = data["segments"][0]
+    assert first["speaker"] and not first["text"].startswith(("[", "\ufeff"))
+    assert "Zanzibar" in " ".join(s["text"] for s in data["segments"])
+
+
+@pytest.mark.parametrize("encoding, named", [("latin-1", "Latin-1"), ("utf-16", "UTF-16")])
+def test_an_edit_in_another_encoding_is_refused_clearly(encoding, named, published, short_speech,
+                                                       run_cli):
+    txt = published / "transcripts" / "edited" / "transcript.txt"
+    text = txt.read_text().replace("[00:00:00] ", "[00:00:00] Zoë Smith: ", 1)
+    txt.write_bytes(text.encode(encoding))
+    before = txt.read_bytes()
+    add_interview(published, "another", short_speech["mp3"])
+    result = run_cli(published, "publish")
+    assert result.exit_code == 1
+    assert "FAILED edited" in result.stderr and str(txt) in result.stderr
+    assert named in result.stderr and "Save it as UTF-8" in result.stderr
+    assert "Traceback" not in result.output and "internal error" not in result.stderr
+    assert txt.read_bytes() == before  # nothing lost
+    assert (published / "site" / "another" / "index.html").exists()  # the others publish
+
+
+def test_cards_with_a_byte_order_mark_or_in_latin_1(tmp_path):
+    from pipeline.config import load_card
+    from pipeline.errors import CardError
+
+    folder = tmp_path / "media" / "bom"
+    folder.mkdir(parents=True)
+    card = "title: Café society\ndate: 2026-01-01\nsource: https://example.org/v.mp4\n"
+    (folder / "interview.yaml").write_bytes(b"\xef\xbb\xbf" + card.encode())
+    assert load_card(folder).title == "Café society"
+    (folder / "interview.yaml").write_bytes(card.encode("latin-1"))
+    with pytest.raises(CardError, match="not UTF-8 text.*Latin-1.*Save it as UTF-8"):
+        load_card(folder)

@@ -13,7 +13,8 @@ import yaml
 from pipeline.config.fields import table, validate
 from pipeline.config.settings import (CARD_NAME, RESERVED_SLUGS, SITE_NAME, SLUG_PATTERN, Card,
                                       Site, TranscribeSettings, is_url)
-from pipeline.errors import CardError
+from pipeline.errors import CardError, PipelineError
+from pipeline.files import read_editor_text, within
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -30,11 +31,11 @@ _Loader.yaml_implicit_resolvers = {
 def read_yaml(path: Path) -> tuple[Any, list[str]]:
     """Parse a YAML file; return (data, problems) instead of raising on bad syntax."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_editor_text(path)
     except OSError as e:
         return None, [f"cannot read the file: {e.strerror}"]
-    except UnicodeDecodeError:
-        return None, ["the file is not UTF-8 text; save it as UTF-8"]
+    except PipelineError as e:  # not UTF-8: the message says what it is and what to do
+        return None, [e.message.removeprefix(f"{path}: ")]
     try:
         return yaml.load(text, Loader=_Loader), []
     except yaml.YAMLError as e:
@@ -46,6 +47,9 @@ def read_yaml(path: Path) -> tuple[Any, list[str]]:
 def load_card(folder: Path) -> Card:
     """Read and validate media/SLUG/interview.yaml; raise CardError listing every problem."""
     path = folder / CARD_NAME
+    links = _links_out(path, folder)
+    if links:  # never read through a link that leads out of the card's folder
+        raise CardError(path, links)
     data, problems = read_yaml(path)
     slug = folder.name
     if not SLUG_PATTERN.match(slug):
@@ -58,11 +62,25 @@ def load_card(folder: Path) -> Card:
     if not problems or data is not None:
         values, more = validate(data if data is not None else {}, Card)
         problems += more
-    if not problems and not is_url(values["source"]) and not (folder / values["source"]).is_file():
-        problems.append(f"'source' names '{values['source']}', but there is no such file in {folder}/")
+    if not problems and not is_url(values["source"]):
+        source = folder / values["source"]
+        problems += _links_out(source, folder)
+        if not problems and not source.is_file():
+            problems.append(f"'source' names '{values['source']}', but there is no such file in {folder}/")
     if problems:
         raise CardError(path, problems)
     return Card(slug=slug, folder=folder, **values)
+
+
+def _links_out(path: Path, folder: Path) -> list[str]:
+    """The problem when `path` (or its folder) is a link leading out of the card's folder
+    (or the folder out of media/): sources and cards are read from inside the project only."""
+    try:
+        within(folder, folder.parent)
+        within(path, folder)
+    except PipelineError as e:
+        return [e.message]
+    return []
 
 
 def load_site(root: Path) -> Site:

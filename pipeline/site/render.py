@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import jinja2
 
 from pipeline.config import Site
-from pipeline.files import copy_file, write_bytes, write_text
+from pipeline.files import copy_file, within, write_bytes, write_text
 from pipeline.model import Post, paragraphs
 from pipeline.project import Project
 from pipeline.site import feeds
@@ -67,13 +67,13 @@ def environment(project: Project) -> jinja2.Environment:
 
 
 def _page(project: Project, site: Site, post: Post) -> Page:
-    files, sizes = _publish_files(post, project.site / post.card.slug)
+    files, sizes = _publish_files(post, project.page_folder(post.card.slug))
     return Page(post, f"{site.base_url}{post.card.slug}/", files, sizes, summary(post))
 
 
 def _render_post(env: jinja2.Environment, project: Project, site: Site, page: Page) -> None:
     post = page.post
-    _write_page(env, project.site / post.card.slug / "index.html", "post.html",
+    _write_page(env, project.page_folder(post.card.slug) / "index.html", "post.html",
                 site=site, post=post, card=post.card, media=post.prepared, files=page.files,
                 page=page, turns=paragraphs(post.transcript), youtube_id=youtube_id(post),
                 chapters=post.chapters, downloads=downloads(page),
@@ -106,6 +106,7 @@ def _publish_files(post: Post, folder: Path) -> tuple[dict[str, str], dict[str, 
     for role, path in sources:
         target = folder / path.name if path else None
         if path and path.exists():
+            within(path, path.parent, "a file published beside the page")
             copy_file(path, target)
             files[role], sizes[role] = path.name, path.stat().st_size
         elif target and role in TRANSCRIPT_FILES and target.exists():

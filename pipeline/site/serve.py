@@ -2,9 +2,9 @@
 
 Python's own http.server ignores byte ranges, and without them browsers cannot seek in
 media, so `?t=` links would start at 0. This server answers ranges, serves the site under
-the path of site.yaml's base_url, and answers unknown addresses with the site's 404 page.
-Files are streamed in chunks, never read whole: a browser asks for `bytes=0-` of a video,
-which for a 1 GB file would otherwise cost 1 GB of memory per request.
+the path of site.yaml's base_url, answers unknown addresses with the site's 404 page, and
+never follows a link out of site/. Files are streamed in chunks, never read whole: a browser
+asks for `bytes=0-` of a video, which for a 1 GB file would otherwise cost 1 GB of memory.
 """
 
 from __future__ import annotations
@@ -31,7 +31,12 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
             path = self.prefix
         if not path.startswith(self.prefix):
             return os.path.join(self.directory, ".not-found")  # outside the site
-        return super().translate_path("/" + path[len(self.prefix):])
+        found = super().translate_path("/" + path[len(self.prefix):])
+        # Never follow a link out of the site: answer as if nothing were there.
+        real, top = os.path.realpath(found), os.path.realpath(self.directory)
+        if real != top and not real.startswith(top + os.sep):
+            return os.path.join(self.directory, ".not-found")
+        return found
 
     def send_head(self):
         path = self.translate_path(self.path)

@@ -25,7 +25,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from pipeline.config import Card
-from pipeline.files import read_json, write_json
+from pipeline.errors import PipelineError
+from pipeline.files import read_json, within, write_json
 from pipeline.model import Quote, Transcript, Word
 from pipeline.stages.sentences import Sentence, all_words, content_words, interviewer_of, sentences
 from pipeline.stamps import Stamps, package_version
@@ -255,8 +256,9 @@ def _archive_texts(archive: Path, slug: str) -> list[str]:
         if path.parent.name == slug:
             continue
         try:
+            within(path, archive)
             texts += [s.text for s in sentences(Transcript.from_dict(read_json(path)))]
-        except (KeyError, TypeError, AttributeError):
+        except (KeyError, TypeError, AttributeError, PipelineError):
             log.debug("skipping unreadable %s", path)
     return texts
 
