@@ -15,9 +15,12 @@ of the others never depends on timing.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
 import shutil
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,7 +29,7 @@ from pathlib import Path
 from pipeline import search
 from pipeline.config import Card, Site, load_card, load_site, transcribe_settings
 from pipeline.errors import PipelineError
-from pipeline.files import read_json, write_json
+from pipeline.files import read_json, write_bytes, write_json
 from pipeline.model import Fetched, Post, Prepared, Transcript
 from pipeline.project import Project
 from pipeline.site.render import render_site
@@ -37,6 +40,8 @@ log = logging.getLogger(__name__)
 
 # The stages whose work the summary reports (a no-op publish runs none of them).
 EXPENSIVE = ("fetch", "prepare", "transcribe", "speakers")
+# The card as it was when the interview last published (in media/SLUG/.stamps/).
+PUBLISHED_CARD = "published-card.yaml"
 
 
 @dataclass
@@ -53,11 +58,11 @@ class Report:
 
 
 class Interrupted(Exception):
-    """Ctrl-C during a publish: says which interviews were cut short and what had finished."""
+    """Ctrl-C during a publish: says what was cut short and what had finished."""
 
-    def __init__(self, working: list[str], report: Report):
-        super().__init__(", ".join(working))
-        self.working, self.report = working, report
+    def __init__(self, doing: str, report: Report):
+        super().__init__(doing)
+        self.doing, self.report = doing, report
 
 
 @dataclass
@@ -83,35 +88,72 @@ def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False,
     with project.lock():
         _remove_leftovers(project)
         working: set[str] = set()  # started and not yet finished
+        doing = ""
 
         def hear_one(folder: Path) -> Heard:
             working.add(folder.name)
             return hear(project, folder, site, force)
 
-        heard = _in_parallel(hear_one, folders, jobs or os.cpu_count() or 1)
-        for folder, hearing in zip(folders, heard):
-            try:
-                posts.append(finish(project, hearing.result(), report))
-                report.published.append(folder.name)
-            except KeyboardInterrupt:
-                raise Interrupted([f.name for f in folders if f.name in working], report) from None
-            except PipelineError as e:
-                report.failed[folder.name] = e.message
-            except Exception as e:  # a bug must not block the other interviews either
-                log.exception("%s: failed with an internal error", folder.name)
-                report.failed[folder.name] = f"internal error: {type(e).__name__}: {e}"
-            working.discard(folder.name)
-            _remember_failure(folder, report.failed.get(folder.name))
-        posts += _previously_published(project, slugs, report)
-        render_site(project, site, posts)
         try:
-            search.publish(project, site, posts, keep=report.failed)
-        except PipelineError as e:  # the pages are written; only search is out of date
-            report.failed["search index"] = e.message
-            log.error("search: failed: %s", e.message)
+            heard = _in_parallel(hear_one, folders, jobs or os.cpu_count() or 1)
+            for folder, hearing in zip(folders, heard):
+                with _failures(report, folder.name):
+                    posts.append(finish(project, hearing.result(), report))
+                    report.published.append(folder.name)
+                working.discard(folder.name)
+                _remember_failure(folder, report.failed.get(folder.name))
+            # Interviews not published now (not asked for, or failed) keep their last good page.
+            posts += _last_published(project, report)
+            doing = "rendering the site"
+            log.info("site: rendering %d post(s)", len(posts))
+            with _failures(report, "site"):
+                render_site(project, site, posts)
+            doing = "updating the search database and index"
+            log.info("search: updating the database and the site's index")
+            with _failures(report, "search index"):  # the pages are written; only search is behind
+                search.publish(project, site, posts, keep=report.failed)
+        except KeyboardInterrupt:
+            busy = [f.name for f in folders if f.name in working]
+            raise Interrupted(f"working on {', '.join(busy)}" if busy else doing or "starting",
+                              report) from None
     report.seconds = time.monotonic() - started
     report.site = project.site / "index.html"
     return report
+
+
+@contextlib.contextmanager
+def _failures(report: Report, name: str):
+    """Record a failure of one interview (or of the site's build) instead of stopping: the
+    others still publish. A user can act on every message; a bug is logged with its trace."""
+    try:
+        yield
+    except PipelineError as e:
+        report.failed[name] = e.message
+    except OSError as e:  # a full disk, a read-only folder: the user's to fix, said plainly
+        report.failed[name] = file_problem(e)
+    except sqlite3.Error as e:
+        full = "full" in str(e)
+        report.failed[name] = (f"the search database could not be written ({e}): "
+                               + ("free some space and publish again" if full else "publish again"))
+    except Exception as e:  # a bug must not block the other interviews either
+        log.exception("%s: failed with an internal error", name)
+        report.failed[name] = f"internal error: {type(e).__name__}: {e}"
+    if name in report.failed and name in ("site", "search index"):
+        log.error("%s: failed: %s", name, report.failed[name])
+
+
+def file_problem(error: OSError) -> str:
+    """What to tell the user about a file that could not be written or read."""
+    where = Path(error.filename) if error.filename else None
+    if where and where.name.startswith(".") and ".tmp-" in where.name:
+        where = where.parent  # a temporary file of an atomic write: name its folder
+    if error.errno == errno.ENOSPC:
+        return (f"the disk is full (writing {where}): free some space and publish again; "
+                "nothing half-written was kept")
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (f"cannot write {where}: {error.strerror}. Make it writable for this user and "
+                "publish again")
+    return f"{where}: {error.strerror}"
 
 
 def hear(project: Project, folder: Path, site: Site, force: bool = False) -> Heard:
@@ -134,21 +176,32 @@ def finish(project: Project, heard: Heard, report: Report) -> Post:
     export.run(card, transcript, out)
     found = chapters.run(card, transcript, out)
     picked = quotes.run(card, transcript, out, archive=project.transcripts)
+    _remember_card(card)
     after = _stage_stamps(project, card)
     report.work[card.slug] = [stage for stage in after if after[stage] != heard.before.get(stage)]
     return Post(card, heard.prepared, transcript, heard.fetched.provenance, out, found, picked)
 
 
 def load_post(project: Project, folder: Path) -> Post:
-    """A post as last published, from its stamps and files, without running any stage."""
-    card = load_card(folder)
+    """A post as last published, from its stamps and files, without running any stage: its
+    card as it was then (see _remember_card), so a card broken since changes nothing."""
+    kept = folder / ".stamps" / PUBLISHED_CARD
+    card = load_card(folder, kept, check_source=False) if kept.is_file() else load_card(folder)
     prepared = prepare.last_prepared(folder)
     if prepared is None:
         raise KeyError("prepare")  # never published: not on the index
     out = project.transcript_folder(card.slug)
-    transcript = Transcript.from_dict(read_json(out / "transcript.json"))
+    published = read_json(out / "transcript.json")
+    if published is None:
+        raise KeyError("transcript")  # never published: not on the index
+    transcript = Transcript.from_dict(published)
     return Post(card, prepared, transcript, read_json(folder / "provenance.json", {}), out,
                 chapters.load(out), quotes.load(out))
+
+
+def _remember_card(card: Card) -> None:
+    """Keep the card as it was when its interview last published, for load_post."""
+    write_bytes(card.folder / ".stamps" / PUBLISHED_CARD, card.path.read_bytes())
 
 
 def _select(project: Project, slugs: tuple[str, ...], report: Report) -> list[Path]:
@@ -171,6 +224,8 @@ def _remove_leftovers(project: Project) -> None:
             path.unlink(missing_ok=True)
         for path in folder.glob("*/.download-*") if folder.is_dir() else []:
             shutil.rmtree(path, ignore_errors=True)
+    for path in project.site.glob(".pagefind-*") if project.site.is_dir() else []:
+        shutil.rmtree(path, ignore_errors=True)  # Pagefind's index, killed before its swap
 
 
 def _remember_failure(folder: Path, message: str | None) -> None:
@@ -213,16 +268,17 @@ def _stage_stamps(project: Project, card: Card) -> dict[str, int]:
     return stamps
 
 
-def _previously_published(project: Project, slugs: tuple[str, ...], report: Report) -> list[Post]:
-    """When only some interviews are published, keep the others' pages on the index."""
-    if not slugs:
-        return []
+def _last_published(project: Project, report: Report) -> list[Post]:
+    """Every other interview as last published: not asked for this time, or failed now (its
+    page, listings and feed entries stay as they were)."""
     posts = []
     for folder in project.card_folders():
-        if folder.name in slugs or folder.name in report.failed:
+        if folder.name in report.published:
             continue
         try:
             posts.append(load_post(project, folder))
         except (PipelineError, KeyError, TypeError, OSError):
             continue  # never published yet: it simply is not on the index
+        if folder.name in report.failed:
+            log.info("%s: its last published page stays on the site", folder.name)
     return posts

@@ -335,3 +335,110 @@ def test_serve_never_follows_a_link_out_of_the_site(tmp_path, secret):
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- Failures keep the last good page; interrupts anywhere say what finished -----------------
+
+def _listed(project, slug):
+    """Where the site lists an interview: index, Atom and RSS feeds, sitemap, its tag page."""
+    site = project / "site"
+    return {name: f"/{slug}/" in (site / name).read_text()
+            for name in ("index.html", "feed.xml", "rss.xml", "sitemap.xml", "tags/kept/index.html")}
+
+
+@pytest.mark.parametrize("breakage", ["card", "media"])
+def test_a_failure_keeps_the_last_good_page_listed_everywhere(breakage, short_speech, project, run_cli):
+    folder = add_interview(project, "kept", short_speech["mp4"], tags=["kept"], title="The kept one")
+    add_interview(project, "other", short_speech["mp3"], tags=["kept"])
+    assert run_cli(project, "publish").exit_code == 0
+    page = (project / "site" / "kept" / "index.html").read_text()
+    assert all(_listed(project, "kept").values())
+    if breakage == "card":
+        (folder / "interview.yaml").write_text("title: [unclosed\n")
+    else:
+        (folder / "short.mp4").write_bytes(b"\0not media any more" * 100)
+    result = run_cli(project, "publish")
+    assert result.exit_code == 1 and "FAILED kept" in result.stderr
+    assert "its last published page stays on the site" in result.stderr
+    assert _listed(project, "kept") == dict.fromkeys(_listed(project, "kept"), True)
+    assert (project / "site" / "kept" / "index.html").read_text() == page
+    assert (project / "media" / "kept" / "audio.wav").exists()  # the last good audio is kept
+
+
+def test_leftovers_of_a_killed_index_are_removed(short_speech, project, run_cli):
+    add_interview(project, "talk", short_speech["mp3"])
+    assert run_cli(project, "publish").exit_code == 0
+    for name in (".pagefind-x1y2z3", ".pagefind-old"):  # what a kill before Pagefind's swap leaves
+        (project / "site" / name / "fragment").mkdir(parents=True)
+    assert run_cli(project, "publish").exit_code == 0
+    assert not list((project / "site").glob(".pagefind-*"))
+
+
+SLOW_TEMPLATE = '{% extends "base.html" %}{% block content %}{% for i in range(30000000) %}{% endfor %}{% endblock %}'
+
+
+@pytest.mark.parametrize("while_, template, log_line", [
+    ("rendering the site", "index.html", "site: rendering"),
+    ("updating the search database and index", "search.html", "search: updating"),
+])
+def test_ctrl_c_while_building_the_site(while_, template, log_line, short_speech, tmp_path):
+    """A project's own (slow) template keeps the step busy long enough to interrupt it."""
+    add_interview(tmp_path, "first", short_speech["mp3"])
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / template).write_text(SLOW_TEMPLATE)
+    process = start_publish(tmp_path)
+    wait_for(process, log_line)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    code = process.wait(timeout=60)
+    message = process.stderr.read()
+    assert code == 130, message
+    assert f"Interrupted while {while_}:" in message and "Finished before that: first" in message
+    assert "Aborted" not in message and "Traceback" not in message
+    assert leftovers(tmp_path) == []
+
+
+# --- Unclear errors: a full disk, a read-only folder ----------------------------------------
+
+@contextlib.contextmanager
+def mounted_tmpfs(where, size_kb: int, read_only: bool = False):
+    where.mkdir(parents=True, exist_ok=True)
+    options = f"size={size_kb}k" + (",ro" if read_only else "")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root): the full-disk and read-only cases "
+                    "need a small file system of their own")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_full_disk_is_named(short_speech, project, run_cli):
+    add_interview(project, "talk", short_speech["mp4"])
+    assert run_cli(project, "publish").exit_code == 0
+    media = project / "media" / "crowded"
+    with mounted_tmpfs(media, 256):  # room for the card and the source, not for the audio
+        add_interview(project, "crowded", short_speech["mp4"])
+        result = run_cli(project, "publish")
+        assert result.exit_code == 1
+        assert "FAILED crowded" in result.stderr and "the disk is full" in result.stderr
+        assert "free some space" in result.stderr and "Traceback" not in result.output
+        assert (project / "site" / "talk" / "index.html").exists()
+    with mounted_tmpfs(project / "site" / "data", 16):  # the search database does not fit
+        (project / "site" / "index.html").unlink()  # some work for the site's build
+        result = run_cli(project, "publish")
+        assert result.exit_code == 1, result.output
+        assert "FAILED search index" in result.stderr and "full" in result.stderr
+        assert "Traceback" not in result.output
+        assert (project / "site" / "index.html").exists()  # the pages are written
+
+
+def test_a_read_only_transcripts_folder_is_named(short_speech, project, run_cli):
+    add_interview(project, "talk", short_speech["mp3"])
+    with mounted_tmpfs(project / "transcripts", 1024, read_only=True):
+        result = run_cli(project, "publish")
+    assert result.exit_code == 1
+    assert "FAILED talk" in result.stderr and "cannot write" in result.stderr
+    assert "Read-only file system" in result.stderr and "Make it writable" in result.stderr
+    assert "Traceback" not in result.output and "internal error" not in result.stderr

@@ -28,9 +28,12 @@ def command(project, slugs: tuple[str, ...], force: bool, jobs: int) -> None:
     try:
         report = publish(project, slugs, force=force, jobs=jobs)
     except Interrupted as stop:
-        click.echo(f"Interrupted while working on {', '.join(stop.working)}: nothing half-written was kept. "
+        click.echo(f"Interrupted while {stop.doing}: nothing half-written was kept. "
                    f"Finished before that: {', '.join(stop.report.published) or 'none'}. "
                    "Run publish again to continue.", err=True)
+        _exit_now(130)
+    except KeyboardInterrupt:  # before the work began (reading the settings, the lock)
+        click.echo("Interrupted before anything was published. Run publish again.", err=True)
         _exit_now(130)
     for slug, message in report.failed.items():
         click.echo(f"FAILED {slug}: {message}", err=True)

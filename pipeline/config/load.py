@@ -44,9 +44,10 @@ def read_yaml(path: Path) -> tuple[Any, list[str]]:
         return None, [f"the file is not valid YAML{at}: {getattr(e, 'problem', None) or e}"]
 
 
-def load_card(folder: Path) -> Card:
-    """Read and validate media/SLUG/interview.yaml; raise CardError listing every problem."""
-    path = folder / CARD_NAME
+def load_card(folder: Path, path: Path | None = None, check_source: bool = True) -> Card:
+    """Read and validate media/SLUG/interview.yaml (or `path`, a copy of it kept from an
+    earlier publish); raise CardError listing every problem."""
+    path = path or folder / CARD_NAME
     links = _links_out(path, folder)
     if links:  # never read through a link that leads out of the card's folder
         raise CardError(path, links)
@@ -62,7 +63,7 @@ def load_card(folder: Path) -> Card:
     if not problems or data is not None:
         values, more = validate(data if data is not None else {}, Card)
         problems += more
-    if not problems and not is_url(values["source"]):
+    if not problems and check_source and not is_url(values["source"]):
         source = folder / values["source"]
         problems += _links_out(source, folder)
         if not problems and not source.is_file():

@@ -55,8 +55,7 @@ def prepare(folder: Path, source: Path, source_sha: str, *, youtube: bool = Fals
     log.info("%s: preparing %s (%s, %.0f s)", folder.name, source.name, kind, duration)
     result = Prepared(kind, duration, folder / "audio.wav", None, None,
                       video and int(video["width"]), video and int(video["height"]))
-    _extract_audio(source, result.audio)
-    _check_complete(source, result.audio, duration)
+    _extract_audio(source, result.audio, duration)
     if kind == "video":
         result = replace(result, media=folder / "video.mp4", poster=folder / "poster.jpg")
         _web_video(source, result.media, video, sound)
@@ -124,15 +123,20 @@ def _run(stream, source: Path, what: str) -> None:
     try:
         stream.overwrite_output().run(capture_stdout=True, capture_stderr=True)
     except ffmpeg.Error as e:
+        if b"No space left on device" in (e.stderr or b""):
+            raise MediaError(f"{source}: the disk is full, so ffmpeg could not write the {what} "
+                             f"in {source.parent}: free some space and publish again; nothing "
+                             "half-written was kept.") from e
         raise MediaError(f"{source}: ffmpeg could not make the {what} (the file may be damaged "
                          f"or truncated).\n  ffmpeg said: {_tail(e.stderr)}") from e
 
 
-def _extract_audio(source: Path, target: Path) -> None:
+def _extract_audio(source: Path, target: Path, duration: float) -> None:
     with atomic_path(target) as tmp:
         out = ffmpeg.input(str(source)).output(str(tmp), format="wav", vn=None, ac=1,
                                                ar=audio.SAMPLE_RATE, acodec="pcm_s16le")
         _run(out, source, "16 kHz audio")
+        _check_complete(source, tmp, duration)  # before it replaces the last good audio
 
 
 def _check_complete(source: Path, wav: Path, duration: float) -> None:
@@ -140,7 +144,6 @@ def _check_complete(source: Path, wav: Path, duration: float) -> None:
     length the file claims, and refuse rather than publish half an interview."""
     got = audio.duration(wav)
     if duration - got > max(2.0, 0.05 * duration):
-        wav.unlink()
         raise MediaError(f"{source}: the file says it lasts {duration:.0f} s but only {got:.0f} s "
                          "could be read: it is truncated or damaged. Copy or download it again.")
 
