@@ -160,7 +160,7 @@ def hear(project: Project, folder: Path, site: Site, force: bool = False) -> Hea
     """card -> fetch -> prepare -> transcribe -> speakers: the stages that cost minutes."""
     card = load_card(folder)
     before = _stage_stamps(project, card)
-    fetched = fetch.run(card)
+    fetched = fetch.run(card, site.download)
     prepared = prepare.run(card, fetched)
     out = project.transcript_folder(card.slug)
     machine = transcribe.run(card, transcribe_settings(site, card), fetched, prepared, out, force)

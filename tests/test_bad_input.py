@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import ffmpeg
 import pytest
@@ -60,6 +61,23 @@ def snapshot(project, slug):
             for folder in places for path in sorted(folder.rglob("*"))
             if path.is_file() and ".stamps" not in path.parts
             and path.name not in ("provenance.json", "info.json", "interview.yaml")}
+
+
+def _still_running(project, wait: float = 3.0) -> list[str]:
+    """Command lines of processes still working in the project (a download, an ffmpeg)."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if str(project) in text and "pytest" not in text:
+                found.append(text[:200])
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
 
 
 class SlowHandler(http.server.SimpleHTTPRequestHandler):
@@ -130,6 +148,7 @@ def test_killed_run_recovers_to_the_same_result(slug, moment, stage, place, work
         process.send_signal(signal.SIGKILL)
         assert process.wait(timeout=30) == -signal.SIGKILL
         assert not stamp.exists(), f"the {stage} stage had finished before the kill"
+        assert _still_running(tmp_path) == [], "a child of the killed publish is still at work"
         again = start_publish(tmp_path)
         log = again.communicate(timeout=300)[1]
         assert again.returncode == 0, log

@@ -7,7 +7,8 @@ import pytest
 import dataclasses
 
 from conftest import ROOT, write_card
-from pipeline.config import Card, Site, TranscribeSettings, card_template, docs, load_card, load_site, table
+from pipeline.config import (Card, DownloadSettings, Site, TranscribeSettings, card_template, docs,
+                             load_card, load_site, table)
 from pipeline.errors import CardError
 
 
@@ -95,7 +96,7 @@ def test_every_setting_is_documented_in_the_readme():
 
 def test_each_default_is_declared_once_on_its_field():
     """The dataclasses' defaults are the table's: a default written twice cannot drift."""
-    for cls in (Site, TranscribeSettings):
+    for cls in (Site, TranscribeSettings, DownloadSettings):
         made = cls()
         for name, row in table(cls).items():
             assert getattr(made, name) == row.default, (cls.__name__, name)

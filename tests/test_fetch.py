@@ -6,12 +6,18 @@ import http.server
 import json
 import shutil
 import threading
+import time
 
 import pytest
 
 from pipeline.config import load_card
 from pipeline.errors import FetchError
-from pipeline.stages.fetch import run as fetch
+from pipeline.config import DownloadSettings
+from pipeline.stages import fetch as fetch_stage
+
+
+def fetch(card, limits=DownloadSettings()):
+    return fetch_stage.run(card, limits)
 from pipeline.files import sha256_file
 
 from conftest import write_card
@@ -111,3 +117,88 @@ def test_unreachable_server(project):
     card = load_card(write_card(project, "offline", "http://127.0.0.1:9/interview.mp4"))
     with pytest.raises(FetchError, match="could not be reached"):
         fetch(card)
+
+
+
+class DripHandler(http.server.BaseHTTPRequestHandler):
+    """A media file sent `RATE` bytes a second (a stalled or overloaded server), or a redirect."""
+
+    rate = 1
+    body = b"\0" * 100_000
+
+    def do_GET(self):
+        if self.path.startswith("/redirect"):
+            self.send_response(302)
+            self.send_header("Location", "file:///etc/passwd")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        try:
+            for at in range(0, len(self.body), self.rate):
+                self.wfile.write(self.body[at:at + self.rate])
+                self.wfile.flush()
+                time.sleep(1)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def drip(rate: int):
+    handler = type("Drip", (DripHandler,), {"rate": rate})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_stalled_download_is_stopped(project):
+    with drip(rate=1) as url:  # one byte a second
+        card = load_card(write_card(project, "stalled", f"{url}/talk.mp4"))
+        started = time.monotonic()
+        with pytest.raises(FetchError) as caught:
+            fetch(card, DownloadSettings(min_rate=1000, min_rate_seconds=3))
+        assert time.monotonic() - started < 30
+    assert "slower than 1000 bytes a second for 3 s" in caught.value.message
+    assert "stalled:" in caught.value.message and f"{url}/talk.mp4" in caught.value.message
+    assert not list(card.folder.glob(".download-*")) and not list(card.folder.glob("source.*"))
+
+
+def test_a_download_past_its_deadline_is_stopped(project):
+    with drip(rate=5000) as url:  # fast enough, but 20 s for the whole file
+        card = load_card(write_card(project, "endless", f"{url}/talk.mp4"))
+        with pytest.raises(FetchError) as caught:
+            fetch(card, DownloadSettings(timeout=3, min_rate=100, min_rate_seconds=2))
+    assert "took more than 3 s (download.timeout in site.yaml)" in caught.value.message
+    assert not list(card.folder.glob(".download-*"))
+
+
+def test_a_redirect_to_a_local_file_is_refused(project):
+    with drip(rate=1) as url:
+        card = load_card(write_card(project, "sneaky", f"{url}/redirect.mp4"))
+        with pytest.raises(FetchError) as caught:
+            fetch(card)
+    assert "file://" in caught.value.message and "never" in caught.value.message
+    assert not list(card.folder.glob("source.*"))
+
+
+def test_a_slow_source_does_not_hold_up_the_others(project, short_speech, run_cli):
+    from conftest import add_interview
+
+    (project / "site.yaml").write_text("download: {min_rate: 1000, min_rate_seconds: 3}\n")
+    add_interview(project, "local", short_speech["mp3"])
+    with drip(rate=1) as url:
+        write_card(project, "stalled", f"{url}/talk.mp4")
+        result = run_cli(project, "publish", "--jobs", "2")
+    assert result.exit_code == 1
+    assert "FAILED stalled" in result.stderr and "slower than 1000 bytes a second" in result.stderr
+    assert (project / "site" / "local" / "index.html").exists()

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from pipeline.config.fields import Option, table
-from pipeline.config.settings import Card, Site, TranscribeSettings
+from pipeline.config.settings import Card, DownloadSettings, Site, TranscribeSettings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 _BLOCK = re.compile(r"(<!-- fields: (\w+) -->\n).*?(<!-- end fields -->)", re.S)
@@ -23,14 +23,15 @@ _BLOCK = re.compile(r"(<!-- fields: (\w+) -->\n).*?(<!-- end fields -->)", re.S)
 def tables() -> dict[str, str]:
     """Markdown for each block: the card's fields, and site.yaml's (with transcribe.*)."""
     site = list(table(Site).values())
-    rows = site + [_prefixed(row) for row in table(TranscribeSettings).values()]
+    rows = site + [_prefixed(row, "transcribe") for row in table(TranscribeSettings).values()]
+    rows += [_prefixed(row, "download") for row in table(DownloadSettings).values()]
     return {"card": _markdown(list(table(Card).values())), "site": _markdown(rows)}
 
 
-def _prefixed(row: Option) -> Option:
+def _prefixed(row: Option, group: str) -> Option:
     from dataclasses import replace
 
-    return replace(row, name=f"transcribe.{row.name}")
+    return replace(row, name=f"{group}.{row.name}")
 
 
 def _markdown(rows: list[Option]) -> str:

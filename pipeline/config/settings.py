@@ -197,6 +197,19 @@ class TranscribeSettings:
 
 
 @dataclass(frozen=True)
+class DownloadSettings:
+    """Limits on a download (`download:` in site.yaml), so that a stalled or endless source
+    fails with a message instead of holding publish up; the other interviews go on meanwhile."""
+
+    timeout: int = option("Seconds a download may take in all.", int, 4 * 3600, check=_positive)
+    min_rate: int = option("Bytes a second a download must reach, on average over "
+                           "`download.min_rate_seconds`, or it is stopped.", int, 10_000,
+                           check=_not_negative)
+    min_rate_seconds: int = option("The window, in seconds, over which `download.min_rate` is "
+                                   "measured.", int, 60, check=_positive)
+
+
+@dataclass(frozen=True)
 class Site:
     """Site-wide settings from site.yaml (all optional)."""
 
@@ -212,6 +225,9 @@ class Site:
     transcribe: TranscribeSettings = option(
         "Speech recognition settings, below.", dict, nested=TranscribeSettings,
         parse=lambda given: TranscribeSettings(**given))
+    download: DownloadSettings = option(
+        "Limits on downloads, below.", dict, nested=DownloadSettings,
+        parse=lambda given: DownloadSettings(**given))
 
 
 @dataclass(frozen=True)

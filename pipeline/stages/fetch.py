@@ -10,11 +10,15 @@ from __future__ import annotations
 import datetime
 import logging
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pipeline.config import Card
+from pipeline.children import tied
+from pipeline.config import Card, DownloadSettings
 from pipeline.errors import FetchError
 from pipeline.files import read_json, write_json
 from pipeline.model import Fetched
@@ -29,7 +33,7 @@ AUDIO_FORMAT = "ba/b"
 YOUTUBE_HOSTS = ("youtube.com", "youtu.be", "youtube-nocookie.com")
 
 
-def run(card: Card) -> Fetched:
+def run(card: Card, limits: DownloadSettings) -> Fetched:
     """Make sure the card's media is on disk; download URLs only when not done before."""
     if not card.is_url:
         return _take_local(card)
@@ -38,7 +42,7 @@ def run(card: Card) -> Fetched:
     done = card.folder / provenance.get("file", "source.missing")
     if stamps.is_fresh("fetch", key, [done]):
         return Fetched(done, provenance)
-    fetched = _download(card)
+    fetched = _download(card, limits)
     stamps.record("fetch", key, file=fetched.path.name)
     return fetched
 
@@ -65,39 +69,17 @@ def _take_local(card: Card) -> Fetched:
     return Fetched(path, provenance)
 
 
-def _download(card: Card) -> Fetched:
+def _download(card: Card, limits: DownloadSettings) -> Fetched:
     import yt_dlp
 
     log.info("%s: downloading %s", card.slug, card.source)
     # Download into a scratch folder and move the finished file in: an interrupted download
     # never leaves a half file where a finished one is expected.
     with tempfile.TemporaryDirectory(prefix=".download-", dir=card.folder) as scratch:
-        options = {
-            "outtmpl": {"default": "source.%(ext)s"},
-            "paths": {"home": scratch, "temp": scratch},
-            "format": _format_for(card.source),
-            "merge_output_format": "mp4",
-            "noplaylist": True,
-            "playlist_items": "1",
-            "quiet": True,
-            "no_warnings": True,
-            "noprogress": True,
-            "color": "no_color",
-            "socket_timeout": 20,
-            "retries": 2,
-            "fragment_retries": 2,
-            "logger": _YtDlpLogger(card.slug),
-            "progress_hooks": [_Progress(card.slug)],
-        }
-        try:
-            with yt_dlp.YoutubeDL(options) as ydl:
-                info = ydl.sanitize_info(ydl.extract_info(card.source, download=True))
-        except yt_dlp.utils.DownloadError as e:
-            raise FetchError(_explain(card, str(e))) from e
-        if info.get("_type") == "playlist":
-            info = (info.get("entries") or [None])[0] or info
-        files = [Path(d["filepath"]) for d in info.get("requested_downloads") or [] if d.get("filepath")]
-        files = [f for f in files if f.exists()] or sorted(Path(scratch).glob("source.*"))
+        found = _run_yt_dlp(card, Path(scratch), limits)
+        info = read_json(Path(scratch) / "source.info.json", {}) or {}
+        files = [f for f in found if f.exists()] or sorted(
+            f for f in Path(scratch).glob("source.*") if not f.name.endswith((".json", ".part")))
         if not files:
             raise FetchError(f"{card.slug}: yt-dlp finished but left no media file for {card.source}")
         downloaded = files[0]
@@ -123,10 +105,86 @@ def _download(card: Card) -> Fetched:
     return Fetched(target, provenance)
 
 
+# yt-dlp runs in a process of its own so that a stalled or endless download can be stopped
+# (a read of a server that sends one byte a second never returns to yt-dlp's own hooks); it
+# dies with publish (pipeline.children).
+POLL = 0.25  # seconds between looks at the download
+
+
+def _run_yt_dlp(card: Card, scratch: Path, limits: DownloadSettings) -> list[Path]:
+    """Download with yt-dlp's command line into `scratch`, within the time and rate limits;
+    return the files it says it made."""
+    args = ["--ignore-config", "--quiet", "--no-warnings", "--no-progress", "--color", "no_color",
+            "--no-playlist", "--playlist-items", "1", "--format", _format_for(card.source),
+            "--merge-output-format", "mp4", "--socket-timeout", "20", "--retries", "2",
+            "--fragment-retries", "2", "--paths", f"home:{scratch}", "--paths", f"temp:{scratch}",
+            "--output", "source.%(ext)s", "--write-info-json", "--no-write-playlist-metafiles",
+            "--print", "after_move:filepath", "--", card.source]
+    out, err = scratch / ".yt-dlp.out", scratch / ".yt-dlp.err"
+    with open(out, "w") as stdout, open(err, "w") as stderr:
+        child = subprocess.Popen(tied([sys.executable, "-m", "yt_dlp", *args]),
+                                 stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL)
+        try:
+            _watch(card, child, scratch, limits)
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+    if child.returncode != 0:
+        said = err.read_text(errors="replace").strip().splitlines() or ["(yt-dlp said nothing)"]
+        raise FetchError(_explain(card, next((l for l in reversed(said) if l.startswith("ERROR:")),
+                                             said[-1])))
+    return [Path(line) for line in out.read_text().splitlines() if line.strip()]
+
+
+def _watch(card: Card, child: subprocess.Popen, scratch: Path, limits: DownloadSettings) -> None:
+    """Wait for the download; stop it past the deadline, or when it has been slower than the
+    minimum rate over the last window of seconds."""
+    started = time.monotonic()
+    sizes: list[tuple[float, int]] = [(0.0, 0)]  # (seconds since start, bytes so far)
+    reported = 0
+    while child.poll() is None:
+        time.sleep(POLL)
+        now, size = time.monotonic() - started, _bytes_in(scratch)
+        sizes.append((now, size))
+        if now > limits.timeout:
+            raise FetchError(f"{card.slug}: the download of {card.source} ({card.path}) took more "
+                             f"than {limits.timeout} s (download.timeout in site.yaml) and was "
+                             f"stopped after {size / 1e6:.1f} MB; the server may be overloaded. "
+                             "Publish again later, or raise download.timeout.")
+        window = limits.min_rate_seconds
+        if now >= window:
+            then = next(b for t, b in reversed(sizes) if t <= now - window)
+            if size - then < limits.min_rate * window:
+                raise FetchError(f"{card.slug}: the download of {card.source} ({card.path}) was "
+                                 f"slower than {limits.min_rate} bytes a second for {window} s "
+                                 f"(download.min_rate in site.yaml), so it was stopped after "
+                                 f"{size / 1e6:.1f} MB. The server may be overloaded or the link "
+                                 "stalled: publish again later.")
+            sizes = [(t, b) for t, b in sizes if t >= now - window - 1]
+        if size - reported >= 10_000_000:
+            log.info("%s: downloaded %.0f MB", card.slug, size / 1e6)
+            reported = size
+
+
+def _bytes_in(folder: Path) -> int:
+    """What has arrived so far: the size of everything in the scratch folder."""
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            total += path.stat().st_size if path.is_file() else 0
+        except FileNotFoundError:  # renamed while we looked
+            pass
+    return total
+
+
 def _explain(card: Card, message: str) -> str:
     """Turn yt-dlp's error into what the editor should know and do."""
     message = message.removeprefix("ERROR: ").strip()
-    if "Unsupported URL" in message:
+    if "file://" in message or "No connection adapters" in message:
+        hint = ("the address redirects to a local file or another kind of address (file://...), "
+                "which is never fetched: only http and https media are; check the URL")
+    elif "Unsupported URL" in message:
         hint = "the page has no video or audio that yt-dlp can find; link to the video page or the media file itself"
     elif "404" in message or "Not Found" in message:
         hint = "the address was not found (HTTP 404); check the URL in the card"
@@ -137,37 +195,3 @@ def _explain(card: Card, message: str) -> str:
     else:
         hint = "check that the URL opens in a browser and plays"
     return f"{card.slug}: could not download {card.source} ({card.path}): {hint}.\n  yt-dlp said: {message}"
-
-
-class _YtDlpLogger:
-    """Route yt-dlp's messages to our log instead of its own stdout/stderr printing."""
-
-    def __init__(self, slug: str):
-        self.slug = slug
-
-    def debug(self, message: str) -> None:
-        log.debug("%s: yt-dlp: %s", self.slug, message)
-
-    info = debug
-
-    def warning(self, message: str) -> None:
-        log.debug("%s: yt-dlp warning: %s", self.slug, message)
-
-    def error(self, message: str) -> None:
-        log.debug("%s: yt-dlp error: %s", self.slug, message)
-
-
-class _Progress:
-    """Report download progress every 10 %, not on every chunk."""
-
-    def __init__(self, slug: str):
-        self.slug, self.reported = slug, -10
-
-    def __call__(self, status: dict) -> None:
-        total = status.get("total_bytes") or status.get("total_bytes_estimate")
-        if status.get("status") != "downloading" or not total:
-            return
-        percent = int(100 * status.get("downloaded_bytes", 0) / total)
-        if percent >= self.reported + 10:
-            self.reported = percent - percent % 10
-            log.info("%s: downloaded %d%% of %.1f MB", self.slug, percent, total / 1e6)

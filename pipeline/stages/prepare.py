@@ -19,6 +19,7 @@ from pathlib import Path
 import ffmpeg
 
 from pipeline import audio
+from pipeline.children import tied
 from pipeline.config import Card
 from pipeline.errors import MediaError
 from pipeline.files import atomic_path
@@ -120,15 +121,16 @@ def _duration(info: dict, source: Path) -> float:
 
 
 def _run(stream, source: Path, what: str) -> None:
-    try:
-        stream.overwrite_output().run(capture_stdout=True, capture_stderr=True)
-    except ffmpeg.Error as e:
-        if b"No space left on device" in (e.stderr or b""):
-            raise MediaError(f"{source}: the disk is full, so ffmpeg could not write the {what} "
-                             f"in {source.parent}: free some space and publish again; nothing "
-                             "half-written was kept.") from e
-        raise MediaError(f"{source}: ffmpeg could not make the {what} (the file may be damaged "
-                         f"or truncated).\n  ffmpeg said: {_tail(e.stderr)}") from e
+    """Run an ffmpeg-python command (killed with publish); a MediaError saying what failed."""
+    done = subprocess.run(tied(stream.overwrite_output().compile()), capture_output=True)
+    if done.returncode == 0:
+        return
+    if b"No space left on device" in done.stderr:
+        raise MediaError(f"{source}: the disk is full, so ffmpeg could not write the {what} "
+                         f"in {source.parent}: free some space and publish again; nothing "
+                         "half-written was kept.")
+    raise MediaError(f"{source}: ffmpeg could not make the {what} (the file may be damaged "
+                     f"or truncated).\n  ffmpeg said: {_tail(done.stderr)}")
 
 
 def _extract_audio(source: Path, target: Path, duration: float) -> None:
