@@ -461,3 +461,20 @@ def test_a_read_only_transcripts_folder_is_named(short_speech, project, run_cli)
     assert "FAILED talk" in result.stderr and "cannot write" in result.stderr
     assert "Read-only file system" in result.stderr and "Make it writable" in result.stderr
     assert "Traceback" not in result.output and "internal error" not in result.stderr
+
+
+def test_a_damaged_search_database_is_rebuilt(short_speech, project, run_cli):
+    add_interview(project, "talk", short_speech["mp3"])
+    assert run_cli(project, "publish").exit_code == 0
+    db = project / "site" / "data" / "transcripts.db"
+    data = bytearray(db.read_bytes())
+    page = 4096
+    for number in (3, len(data) // page // 2, len(data) // page - 2):  # scribble over pages
+        data[number * page:(number + 1) * page] = b"\xa5" * page
+    db.write_bytes(bytes(data))
+    assert run_cli(project, "search", "words").exit_code == 1  # what a researcher would see
+    result = run_cli(project, "publish")
+    assert result.exit_code == 0, result.output
+    assert "rebuilding it" in result.stderr and "1 added" in result.stderr
+    hits = json.loads(run_cli(project, "search", "words", "--format", "json").stdout)
+    assert hits and hits[0]["slug"] == "talk"
