@@ -33,13 +33,11 @@ from pipeline.files import read_json, write_bytes, write_json
 from pipeline.model import Fetched, Post, Prepared, Transcript
 from pipeline.project import Project
 from pipeline.site.render import render_site
-from pipeline.stages import (chapters, corrections, export, fetch, prepare, quotes, speakers,
-                             stamps_of, transcribe)
+from pipeline.stages import (STAMPED, chapters, corrections, export, fetch, prepare, quotes,
+                             speakers, stamps_of, transcribe)
 
 log = logging.getLogger(__name__)
 
-# The stages whose work the summary reports (a no-op publish runs none of them).
-EXPENSIVE = ("fetch", "prepare", "transcribe", "speakers")
 # The card as it was when the interview last published (in media/SLUG/.stamps/).
 PUBLISHED_CARD = "published-card.yaml"
 
@@ -178,7 +176,10 @@ def finish(project: Project, heard: Heard, report: Report) -> Post:
     picked = quotes.run(card, transcript, out, archive=project.transcripts)
     _remember_card(card)
     after = _stage_stamps(project, card)
-    report.work[card.slug] = [stage for stage in after if after[stage] != heard.before.get(stage)]
+    ran = [stage for stage in after if after[stage] != heard.before.get(stage)]
+    if transcript is not heard.machine and "export" in ran:  # an editor's correction applied
+        ran.insert(ran.index("export"), "corrections")
+    report.work[card.slug] = ran
     return Post(card, heard.prepared, transcript, heard.fetched.provenance, out, found, picked)
 
 
@@ -260,9 +261,9 @@ class _Lazy:
 
 
 def _stage_stamps(project: Project, card: Card) -> dict[str, int]:
-    """When each expensive stage last ran: one whose time changed during the run did work."""
+    """When each stage last ran: one whose time changed during the run did work."""
     stamps = {}
-    for stage in EXPENSIVE:
+    for stage in STAMPED:
         if ran := stamps_of(project, card.slug, stage).ran_at(stage):
             stamps[stage] = ran
     return stamps

@@ -62,7 +62,7 @@ def test_first_publish_does_the_work(published):
     _, first = published
     assert first.exit_code == 0, first.output
     assert "published 2 interview(s)" in first.stderr
-    assert "helen-ward-blogging (prepare, transcribe, speakers)" in first.stderr
+    assert "helen-ward-blogging (prepare, transcribe, speakers, export, chapters, quotes)" in first.stderr
     assert "transcribed" in first.stderr  # progress went to stderr
 
 

@@ -10,6 +10,8 @@ import re
 import shutil
 from types import SimpleNamespace
 
+import pytest
+
 from conftest import GRACE, TOM, write_card
 from pipeline.config import load_card
 from pipeline.model import Transcript
@@ -114,7 +116,8 @@ def test_card_pins_and_drops_quotes(topics_transcripts, caplog):
     assert "drops \"words nobody said at all\"" in caplog.text
 
 
-def test_quote_that_no_longer_matches_after_an_edit_is_dropped(tmp_path, topics_transcripts, caplog):
+@pytest.mark.parametrize("sure", [False, True], ids=["edit leaves it unquotable", "edit keeps it quotable"])
+def test_a_quote_an_edit_changes_is_never_published_altered(sure, tmp_path, topics_transcripts, caplog):
     folder = write_card(tmp_path, "bees", "bees.mp4")
     (folder / "bees.mp4").write_bytes(b"")
     card = load_card(folder)
@@ -122,18 +125,25 @@ def test_quote_that_no_longer_matches_after_an_edit_is_dropped(tmp_path, topics_
     transcript = copy.deepcopy(topics_transcripts["labelled"])
     first = quotes.run(card, transcript, out)
     assert quotes.load(out) == first
-    # The editor corrects a word inside the first quote.
+    # The editor corrects a word inside the first quote (unsure words are never quoted).
     victim = first[0]
     word = next(w for seg in transcript.segments for w in seg.words
                 if victim.start <= w.start < victim.end and len(w.word.strip()) > 3)
-    word.word = " REPLACED"
+    word.word, word.probability = " Replaced", 1.0 if sure else 0.01
     assert not quotes.verify(victim, transcript)
-    caplog.set_level(logging.WARNING)
+    caplog.set_level(logging.INFO)
     again = quotes.run(card, transcript, out)
-    assert f"the quote \"{victim.text}\" no longer matches the transcript" in caplog.text
     assert victim.text not in [q.text for q in again]
     assert all(quotes.verify(q, transcript) for q in again)
     assert [q.__dict__ for q in quotes.load(out)] == [q.__dict__ for q in again]
+    same_moment = [q for q in again if q.start < victim.end and victim.start < q.end]
+    if same_moment:  # picked again in the corrected words: the log says so, not "dropped"
+        assert f'the quote "{victim.text}" now reads "{same_moment[0].text}"' in caplog.text
+        assert "no longer matches" not in caplog.text
+    else:
+        assert f"the quote \"{victim.text}\" no longer matches the transcript; it is dropped" in caplog.text
+    if not sure:
+        assert not same_moment
 
 
 def test_words_common_in_the_archive_count_for_less(topics_transcripts):
@@ -160,9 +170,14 @@ def test_an_editors_correction_reaches_the_quotes(topics_interview, tmp_path, ru
     (out / "transcript.txt").write_text(txt.replace(victim, victim.replace(word, "beeswax")))
     result = run_cli(project, "publish")
     assert result.exit_code == 0, result.output
-    assert "1 unchanged" in result.stderr  # no model work for a correction
-    assert f'the quote "{victim}" no longer matches the transcript' in result.stderr
+    assert "(corrections, export" in result.stderr and "unchanged (no download" not in result.stderr
+    assert "transcribing" not in result.stderr  # no model work for a correction
     after = json.loads((out / "quotes.json").read_text())
+    old = before[0]
+    if any(q["start"] < old["end"] and old["start"] < q["end"] for q in after):
+        assert f'the quote "{victim}" now reads "' in result.stderr
+    else:
+        assert f'the quote "{victim}" no longer matches the transcript' in result.stderr
     corrected = Transcript.from_dict(json.loads((out / "transcript.json").read_text()))
     assert victim not in [q["text"] for q in after] and after
     for quote in after:

@@ -10,7 +10,8 @@ the interview.
 Every quote is an exact span of the transcript's words, with the first word's start and the
 last word's end. The card may pin quotes (found again in the transcript, and published in
 the transcript's own words) and drop them. A quote that no longer matches the transcript
-after an edit is dropped with a warning, never published altered.
+after an edit is never published altered: it is dropped with a warning, or, when the stage
+picks the same moment again in the corrected words, the log says that it now reads so.
 
 Quotes are picked again only when this interview's transcript or card changes, not when
 other interviews are added, so published quotes stay put.
@@ -62,7 +63,13 @@ def run(card: Card, transcript: Transcript, out: Path, archive: Path | None = No
                   archive=_archive_texts(archive, card.slug) if archive else [], label=card.slug)
     kept = {q.text for q in chosen}
     for old in previous:
-        if old.text not in kept and not verify(old, transcript):
+        if old.text in kept or verify(old, transcript):
+            continue
+        again = next((q for q in chosen if q.start < old.end and old.start < q.end), None)
+        if again:  # picked again, in the corrected words: say so, not that it was dropped
+            log.info("%s: the quote \"%s\" now reads \"%s\" after the correction",
+                     card.slug, old.text, again.text)
+        else:
             log.warning("%s: the quote \"%s\" no longer matches the transcript; it is dropped",
                         card.slug, old.text)
     write_json(out / FILE, [asdict(q) for q in chosen])
