@@ -115,3 +115,20 @@ def test_new_card_template_reads_back_as_the_defaults(tmp_path):
         if not row.required:
             assert getattr(card, name) == row.default, name
     assert (card.title, card.source, card.date) == ("Fresh", "talk.mp3", datetime.date(2026, 3, 1))
+
+
+def test_a_key_written_twice_is_refused(project):
+    folder = project / "media" / "twice"
+    folder.mkdir()
+    (folder / "interview.yaml").write_text(
+        "title: First\ndate: 2026-01-01\nsource: https://example.org/v.mp4\ntitle: Second\n")
+    with pytest.raises(CardError, match=r"'title' is written twice \(lines 1 and 4\)"):
+        load_card(folder)
+
+
+@pytest.mark.parametrize("field, value", [("title", "Two\nlines"), ("interviewer", "Tom\nBaker"),
+                                          ("guests", ["Helen\nWard"]), ("speakers", ["Ann", "Bo\rb"])])
+def test_names_and_titles_must_be_one_line(project, field, value):
+    folder = write_card(project, "lines", "https://example.org/v.mp4", **{field: value})
+    with pytest.raises(CardError, match=f"'{field}'.*line break"):
+        load_card(folder)

