@@ -41,4 +41,14 @@ for module in (new, publish, status, serve, search, convert):
 
 
 def main() -> None:
-    cli(prog_name="pipeline")
+    """The `pipeline` command. Ctrl-C exits 130 with a line saying so (click's own handling
+    says "Aborted!" and exits 1, which scripts cannot tell from a failure)."""
+    try:
+        code = cli.main(prog_name="pipeline", standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("\nInterrupted.", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
