@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import search
+from pipeline.cluster import Cluster
 from pipeline.config import Card, Site, load_card, load_site, transcribe_settings
 from pipeline.errors import PipelineError
 from pipeline.files import read_json, write_bytes, write_json
@@ -76,30 +77,29 @@ class Heard:
 
 
 def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False,
-            jobs: int = 0) -> Report:
+            jobs: int = 0, scheduler: str = "") -> Report:
     """Publish the named interviews (all when none are named) and rebuild the site. `jobs`:
-    interviews whose expensive stages run at once (0: one per core)."""
+    interviews whose expensive stages run at once (0: one per core); `scheduler`: a Dask
+    scheduler's address (or "local") to run them on instead of threads here."""
     started = time.monotonic()
     site = load_site(project.root)
     report, posts = Report(), []
     folders = _select(project, slugs, report)
+    scheduler = scheduler or site.cluster
     with project.lock():
         _remove_leftovers(project)
-        working: set[str] = set()  # started and not yet finished
-        doing = ""
-
-        def hear_one(folder: Path) -> Heard:
-            working.add(folder.name)
-            return hear(project, folder, site, force)
-
+        doing, heard = "", []
+        runner = _Threads(project, site, jobs) if scheduler in ("", "none") else \
+            Cluster(scheduler, project, site, jobs)
         try:
-            heard = _in_parallel(hear_one, folders, jobs or os.cpu_count() or 1)
+            heard = runner.start(folders, force)
             for folder, hearing in zip(folders, heard):
                 with _failures(report, folder.name):
-                    posts.append(finish(project, hearing.result(), report))
+                    posts.append(finish(project, runner.result(hearing), report))
                     report.published.append(folder.name)
-                working.discard(folder.name)
+                runner.working.discard(folder.name)
                 _remember_failure(folder, report.failed.get(folder.name))
+            runner.close()
             # Interviews not published now (not asked for, or failed) keep their last good page.
             posts += _last_published(project, report)
             doing = "rendering the site"
@@ -111,12 +111,55 @@ def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False,
             with _failures(report, "search index"):  # the pages are written; only search is behind
                 search.publish(project, site, posts, keep=report.failed)
         except KeyboardInterrupt:
-            busy = [f.name for f in folders if f.name in working]
+            runner.cancel(heard)
+            busy = [f.name for f in folders if f.name in runner.working]
             raise Interrupted(f"working on {', '.join(busy)}" if busy else doing or "starting",
                               report) from None
     report.seconds = time.monotonic() - started
     report.site = project.site / "index.html"
     return report
+
+
+class _Threads:
+    """The expensive stages on this machine: `jobs` interviews at a time, each in a thread
+    (0: one per core). After Ctrl-C the CLI exits at once without waiting for the threads
+    (every output is written atomically, so work cut short leaves nothing half-made)."""
+
+    def __init__(self, project: Project, site: Site, jobs: int):
+        self.project, self.site, self.jobs = project, site, jobs or os.cpu_count() or 1
+        self.working: set[str] = set()  # started and not yet finished
+
+    def start(self, folders: list[Path], force: bool) -> list:
+        def work(folder: Path) -> Heard:
+            self.working.add(folder.name)
+            return hear(self.project, folder, self.site, force)
+
+        if self.jobs <= 1 or len(folders) <= 1:  # one at a time, each when asked for
+            return [_Lazy(work, folder) for folder in folders]
+        pool = ThreadPoolExecutor(min(self.jobs, len(folders)), thread_name_prefix="publish")
+        futures = [pool.submit(work, folder) for folder in folders]
+        pool.shutdown(wait=False)  # the threads end when the queue is empty
+        return futures
+
+    @staticmethod
+    def result(future) -> Heard:
+        return future.result()
+
+    def cancel(self, futures: list) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Lazy:
+    """A Future-like result that does its work when first asked for."""
+
+    def __init__(self, work, item):
+        self.work, self.item = work, item
+
+    def result(self):
+        return self.work(self.item)
 
 
 @contextlib.contextmanager
@@ -236,28 +279,6 @@ def _remember_failure(folder: Path, message: str | None) -> None:
         write_json(path, {"error": message, "at": time.strftime("%Y-%m-%d %H:%M:%S")})
     else:
         path.unlink(missing_ok=True)
-
-
-def _in_parallel(work, items: list, jobs: int) -> list:
-    """work(item) for every item, `jobs` at a time, each result (or error) in a Future. After
-    Ctrl-C the CLI exits at once without waiting for the threads (every output is written
-    atomically, so work cut short leaves nothing half-made)."""
-    if jobs <= 1 or len(items) <= 1:  # one at a time, each when asked for
-        return [_Lazy(work, item) for item in items]
-    pool = ThreadPoolExecutor(min(jobs, len(items)), thread_name_prefix="publish")
-    futures = [pool.submit(work, item) for item in items]
-    pool.shutdown(wait=False)  # the threads end when the queue is empty
-    return futures
-
-
-class _Lazy:
-    """A Future-like result that does its work when first asked for."""
-
-    def __init__(self, work, item):
-        self.work, self.item = work, item
-
-    def result(self):
-        return self.work(self.item)
 
 
 def _stage_stamps(project: Project, card: Card) -> dict[str, int]:

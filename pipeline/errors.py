@@ -16,6 +16,9 @@ class CardError(PipelineError):
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{path}: {len(self.problems)} problem(s) in the card:\n{lines}")
 
+    def __reduce__(self):  # raised on a cluster's worker, shown by the client
+        return CardError, (self.path, self.problems)
+
 
 class FetchError(PipelineError):
     """The source could not be downloaded or found."""

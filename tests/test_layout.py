@@ -14,7 +14,8 @@ from conftest import ROOT, add_interview
 
 # What no light command may load: the stages and the libraries behind them.
 HEAVY = ("pipeline.stages", "pipeline.build", "pipeline.site", "pipeline.search", "numpy",
-         "torch", "jinja2", "yt_dlp", "faster_whisper", "ctranslate2", "sqlite_utils")
+         "torch", "jinja2", "yt_dlp", "faster_whisper", "ctranslate2", "sqlite_utils",
+         "distributed", "dask")
 
 
 def loaded_modules(code: str, cwd: Path) -> list[str]:

@@ -31,7 +31,7 @@ def cli(ctx: click.Context, root: Path, verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
     if verbose < 2:  # libraries' own chatter is noise unless debugging
-        for name in ("faster_whisper", "httpx", "huggingface_hub"):
+        for name in ("faster_whisper", "httpx", "huggingface_hub", "distributed", "tornado"):
             logging.getLogger(name).setLevel(logging.WARNING)
     ctx.obj = Project(root.resolve())
 

@@ -16,9 +16,13 @@ import click
                    "kept; the new text is written beside it as transcript.retranscribed.txt.")
 @click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True,
               help="Interviews fetched, prepared and transcribed at the same time; 0 means one "
-                   "per CPU core.")
+                   "per CPU core (with --scheduler local: the number of worker processes).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Send the expensive stages to a Dask scheduler (tcp://host:8786; workers "
+                   "started with `dask worker ADDRESS` share the project folder), or 'local' for "
+                   "worker processes on this machine, or 'none'. Default: site.yaml's cluster.")
 @click.pass_obj
-def command(project, slugs: tuple[str, ...], force: bool, jobs: int) -> None:
+def command(project, slugs: tuple[str, ...], force: bool, jobs: int, scheduler: str | None) -> None:
     """Fetch, prepare, transcribe and render every interview (or only SLUGS), then the site.
 
     Stages whose inputs have not changed are skipped, so running it again is cheap.
@@ -26,7 +30,7 @@ def command(project, slugs: tuple[str, ...], force: bool, jobs: int) -> None:
     from pipeline.build import Interrupted, publish
 
     try:
-        report = publish(project, slugs, force=force, jobs=jobs)
+        report = publish(project, slugs, force=force, jobs=jobs, scheduler=scheduler or "")
     except Interrupted as stop:
         click.echo(f"Interrupted while {stop.doing}: nothing half-written was kept. "
                    f"Finished before that: {', '.join(stop.report.published) or 'none'}. "

@@ -45,7 +45,7 @@ def _default(row: Option) -> str:
     if row.required:
         return "required"
     value = row.yaml_default
-    if value in ("", [], None) or row.nested:
+    if value in ("", [], {}, None) or row.nested:
         return ""
     return f"`{str(value).lower() if isinstance(value, bool) else value}`"
 

@@ -35,7 +35,9 @@ class Option:
         """The default as a card or site.yaml writes it."""
         if isinstance(self.default, tuple):  # () is how a dataclass holds an empty list or mapping
             return dict(self.default) if self.kind is dict else list(self.default)
-        if dataclasses.is_dataclass(self.default) or self.required:
+        if dataclasses.is_dataclass(self.default):
+            return {} if self.kind is dict else None
+        if self.required:
             return None
         return self.default
 

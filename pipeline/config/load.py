@@ -113,13 +113,22 @@ def transcribe_settings(site: Site, card: Card) -> TranscribeSettings:
     return replace(site.transcribe, **dict(card.transcribe))
 
 
-def card_template(title: str, source: str, date: datetime.date) -> str:
-    """The text of a new card, with every field explained, for `pipeline new`."""
+def card_template(title: str, source: str, date: datetime.date, **fields) -> str:
+    """The text of a new card, with every field explained, for `pipeline new`; `fields` fill
+    in others (interviewer, guests, intro, ...)."""
     lines = ["# Interview card: fill in the fields, then run `make publish`."]
-    values = {"title": title, "date": date.isoformat(), "source": source}
+    values = {"title": title, "date": date.isoformat(), "source": source, **fields}
     for name, row in table(Card).items():
         lines.append(f"\n# {row.help}{' (required)' if row.required else ''}")
         value = values.get(name, row.yaml_default)
-        lines.append(yaml.safe_dump({name: value}, allow_unicode=True, sort_keys=False,
-                                    default_flow_style=False).rstrip())
+        lines.append(yaml.dump({name: value}, Dumper=_CardDumper, allow_unicode=True,
+                               sort_keys=False, default_flow_style=False).rstrip())
     return "\n".join(lines) + "\n"
+
+
+class _CardDumper(yaml.SafeDumper):
+    """Writes text of several lines (an intro) as a `|` block an editor can edit in place."""
+
+
+_CardDumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
+    "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))

@@ -24,6 +24,20 @@ RESERVED_SLUGS = frozenset({"static", "tags", "search", "data", "pagefind"})
 CARD_NAME = "interview.yaml"
 SITE_NAME = "site.yaml"
 
+def slug_for(title: str, taken: set[str]) -> str:
+    """A post address made from a title ("Why I Blog!" -> "why-i-blog"), not one in `taken`."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    base = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:60].strip("-") or "interview"
+    if base in RESERVED_SLUGS:
+        base += "-interview"
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
 ENGINES = ("faster-whisper", "openai-whisper")
 # What CTranslate2 runs on a CPU (ctranslate2.get_supported_compute_types("cpu"), plus auto).
 COMPUTE_TYPES = ("int8", "int8_float32", "int16", "float32", "auto")
@@ -107,6 +121,12 @@ def _check_base_url(value) -> str | None:
     if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
         return f"'{value}' is not a site address such as https://example.org/interviews/"
     return None
+
+
+def _check_scheduler(value) -> str | None:
+    if value in ("local", "none") or re.fullmatch(r"(tcp|tls|ucx|inproc)://\S+", value):
+        return None
+    return f"'{value}' is not a scheduler address such as tcp://host:8786, nor 'local'"
 
 
 def _check_language(value) -> str | None:
@@ -238,6 +258,10 @@ class Site:
     download: DownloadSettings = option(
         "Limits on downloads, below.", dict, nested=DownloadSettings,
         parse=lambda given: DownloadSettings(**given))
+    cluster: str = option(
+        "A Dask scheduler to publish on (`tcp://host:8786`), or `local` for worker processes "
+        "on this machine; empty: threads here. `pipeline publish --scheduler` overrides it.",
+        str, "", check=_check_scheduler)
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,15 @@ they are. Either way provenance.json records where the media came from and its s
 from __future__ import annotations
 
 import datetime
+import json
 import logging
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -195,3 +198,88 @@ def _explain(card: Card, message: str) -> str:
     else:
         hint = "check that the URL opens in a browser and plays"
     return f"{card.slug}: could not download {card.source} ({card.path}): {hint}.\n  yt-dlp said: {message}"
+
+
+# --- Before a card exists: what a page says about itself, and the entries of a feed -----------
+
+@dataclass(frozen=True)
+class Entry:
+    """One interview a feed or a playlist lists."""
+
+    url: str
+    title: str
+    date: datetime.date | None
+    description: str
+
+
+def page_metadata(url: str, seconds: int = 30) -> Entry:
+    """What yt-dlp reads of a page without downloading its media (title, date, description),
+    or a FetchError saying why it could not."""
+    info = _yt_dlp_json(url, ["--no-playlist"], seconds)
+    if info.get("extractor") in ("generic", "html5"):  # they number a page's media: "Title (1)"
+        info["title"] = re.sub(r" \(1\)$", "", info.get("title") or "")
+    return _entry({**info, "url": url})
+
+
+def feed_entries(url: str, seconds: int = 60) -> tuple[str, list[Entry]]:
+    """(title, entries) of a podcast feed (RSS or Atom) or a playlist page: through yt-dlp,
+    which knows RSS and many sites' playlists; Atom (which it does not read) with feedparser."""
+    try:
+        info = _yt_dlp_json(url, ["--flat-playlist", "--yes-playlist"], seconds)
+    except FetchError as error:
+        found = _atom_entries(url)
+        if found is None:
+            raise error
+        return found
+    if info.get("_type") != "playlist":
+        raise FetchError(f"{url} is one interview, not a feed or a playlist: add it with "
+                         "`pipeline new SLUG --source URL`.")
+    return info.get("title") or "", [_entry(e) for e in info.get("entries") or [] if e.get("url")]
+
+
+def _entry(info: dict) -> Entry:
+    from yt_dlp.utils import unsmuggle_url
+
+    url, _ = unsmuggle_url(info["url"])  # yt-dlp tucks an RSS item's guid into the URL
+    return Entry(url, (info.get("title") or "").strip(), _date_of(info), info.get("description") or "")
+
+
+def _date_of(info: dict) -> datetime.date | None:
+    if info.get("timestamp"):
+        return datetime.datetime.fromtimestamp(info["timestamp"], datetime.timezone.utc).date()
+    if day := info.get("upload_date"):
+        return datetime.date(int(day[:4]), int(day[4:6]), int(day[6:8]))
+    return None
+
+
+def _atom_entries(url: str) -> tuple[str, list[Entry]] | None:
+    import feedparser
+
+    feed = feedparser.parse(url)
+    if not feed.entries:
+        return None
+    entries = []
+    for item in feed.entries:
+        media = next((link.href for link in item.get("links", []) if link.get("rel") == "enclosure"),
+                     item.get("link"))
+        day = item.get("published_parsed") or item.get("updated_parsed")
+        if media:
+            entries.append(Entry(media, item.get("title", "").strip(),
+                                 datetime.date(*day[:3]) if day else None,
+                                 item.get("summary", "")))
+    return feed.feed.get("title", ""), entries
+
+
+def _yt_dlp_json(url: str, options: list[str], seconds: int) -> dict:
+    try:
+        done = subprocess.run(tied([sys.executable, "-m", "yt_dlp", "--ignore-config", "--quiet",
+                                    "--no-warnings", "--dump-single-json", "--socket-timeout", "20",
+                                    *options, "--", url]),
+                              capture_output=True, text=True, timeout=seconds)
+    except subprocess.TimeoutExpired:
+        raise FetchError(f"{url} did not answer within {seconds} s; check it opens in a browser") from None
+    if done.returncode != 0:
+        said = done.stderr.strip().splitlines() or ["(yt-dlp said nothing)"]
+        message = next((l for l in reversed(said) if l.startswith("ERROR:")), said[-1])
+        raise FetchError(f"could not read {url}: {message.removeprefix('ERROR: ')}")
+    return json.loads(done.stdout)
