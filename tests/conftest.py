@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import re
 import shutil
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -40,6 +43,19 @@ def short_speech(tmp_path_factory) -> dict:
 
     ffmpeg.input(str(wav)).output(str(mp3), acodec="libmp3lame", audio_bitrate="64k").run(quiet=True)
     return {"wav": wav, "mp4": folder / "short.mp4", "mp3": mp3, "truth": truth}
+
+
+@contextlib.contextmanager
+def http_server(handler):
+    """An HTTP server on 127.0.0.1 (a free port) for the length of the block; yields its address."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def write_card(project: Path, slug: str, source: str, **fields) -> Path:

@@ -20,7 +20,7 @@ import ffmpeg
 import pytest
 
 from bench.synth import synthesize_interview
-from conftest import add_interview, edit_a_word, write_card
+from conftest import add_interview, edit_a_word, http_server, write_card
 from pipeline.files import sha256_file
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
@@ -92,16 +92,8 @@ class SlowHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@contextlib.contextmanager
 def slow_server(folder):
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(SlowHandler, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return http_server(functools.partial(SlowHandler, directory=str(folder)))
 
 
 @pytest.fixture(scope="module")
