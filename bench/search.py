@@ -26,7 +26,7 @@ from typing import Iterator
 from pipeline.config import Card
 from pipeline.model import Chapter, Segment, Transcript, Word
 from pipeline.search import database
-from pipeline.search.query import Filters, search
+from pipeline.search.query import COMMON_TURNS, Filters, search
 
 WORDS_PER_SECOND = 2.5
 GOAL_P95_MS = 50.0
@@ -54,7 +54,7 @@ class Archive:
     seed: int = 1
     sample_turns: list[str] = field(default_factory=list)
     guests: list[str] = field(default_factory=list)
-    speakers: list[str] = field(default_factory=list)
+    heard: dict[str, None] = field(default_factory=dict)  # guests of the interviews made so far
     seconds: float = 0.0
     words: int = 0
     turns: int = 0
@@ -82,6 +82,7 @@ class Archive:
 
     def _interview(self, rng: random.Random, n: int, duration: float) -> SimpleNamespace:
         guests = rng.sample(self.guests, rng.choice((1, 1, 1, 2)))
+        self.heard.update(dict.fromkeys(guests))
         interviewer = rng.choice(self.interviewers)
         segments, t = [], 0.0
         while t < duration:
@@ -165,7 +166,7 @@ def run(workdir: Path, hours: float = 1000.0, queries: int = 100, seed: int = 1)
         "build_seconds": round(build_seconds, 1), "generate_seconds": round(posts.seconds, 1),
         "rebuild_50_unchanged_seconds": round(unchanged_seconds, 2), "rebuild_50_unchanged": again.unchanged,
         "size_mb": round(path.stat().st_size / 1e6, 1), "queries_per_kind": queries,
-        "latency_ms": latency, "goal_p95_ms": GOAL_P95_MS,
+        "latency_ms": latency, "goal_p95_ms": GOAL_P95_MS, "common_turns": COMMON_TURNS,
         "load_average": " ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
 
@@ -192,17 +193,19 @@ def _queries(archive: Archive, rng: random.Random, count: int) -> dict[str, list
         start = rng.randrange(max(1, len(words) - size))
         return '"' + " ".join(w.strip(".") for w in words[start:start + size]) + '"'
 
-    none = Filters()
-    filters = [lambda: Filters(guest=rng.choice(archive.guests)),
+    none, guests = Filters(), list(archive.heard)
+    filters = [lambda: Filters(guest=rng.choice(guests)),
                lambda: Filters(tag=rng.choice(TAGS)),
                lambda: Filters(date_from=f"{rng.randrange(2015, 2026)}-01-01",
                                       date_to=f"{rng.randrange(2015, 2027)}-12-31"),
-               lambda: Filters(speaker=rng.choice(archive.guests).split()[0])]
+               lambda: Filters(speaker=rng.choice(guests).split()[0])]
     return {
         "word": [(content_word(), none) for _ in range(count)],
         "phrase": [(phrase(), none) for _ in range(count)],
         "filtered": [(content_word(), rng.choice(filters)()) for _ in range(count)],
-        "common word (worst case)": [(rng.choice(COMMON[:30]), none) for _ in range(max(count // 5, 5))],
+        "common word": [(rng.choice(COMMON[:30]), none) for _ in range(max(count // 2, 5))],
+        "common word, filtered": [(rng.choice(COMMON[:30]), rng.choice(filters)())
+                                  for _ in range(max(count // 2, 5))],
     }
 
 
@@ -239,11 +242,12 @@ def report(result: dict) -> str:
              f"    {'':<26} {'wall p50':>9} {'p95':>7} {'max':>7}   {'cpu p50':>8} {'p95':>7}"]
     goal = result["goal_p95_ms"]
     for kind, n in result["latency_ms"].items():
-        verdict = "" if "worst" in kind else "  ok" if n["p95"] < goal else \
+        verdict = "  ok" if n["p95"] < goal else \
             "  ok on CPU time (the machine is busy)" if n["cpu_p95"] < goal else "  OVER GOAL"
         lines.append(f"    {kind:<26} {n['p50']:>9} {n['p95']:>7} {n['max']:>7}   {n['cpu_p50']:>8} "
                      f"{n['cpu_p95']:>7}  hits {n['with_hits']}{verdict}")
-    lines.append(f"  goal: p95 < {goal:.0f} ms for words, phrases and filtered queries")
+    lines.append(f"  goal: p95 < {goal:.0f} ms for every kind (a query in more than "
+                 f"{result['common_turns']:,} turns is listed newest first, not ranked)")
     return "\n".join(lines)
 
 

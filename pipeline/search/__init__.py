@@ -3,16 +3,19 @@
 site/data/transcripts.db (built with sqlite-utils, so `datasette` or `sqlite-utils search`
 open it with no configuration) holds three tables, each with an FTS5 index (porter stemming):
 
-  interviews  one row per interview: slug, title, date, year, interviewer, guests, tags, intro, url
-  turns       one row per paragraph of the page: slug, title, date, speaker, guests, start, end,
-              text, url, and word_starts (when each word of `text` is spoken, so a hit has its
+  interviews  one row per interview: slug, title, date, year, interviewer, guests, tags,
+              speakers, intro, duration, turns, first_id, url
+  turns       one row per paragraph of the page: slug, title, date, speaker, guests, tags,
+              start, end, anchor (the turn's id on the page), text, url (a permanent link to
+              it), and word_starts (when each word of `text` is spoken, so a hit has its
               exact moment)
   chapters    one row per chapter: slug, title, start, end, url
 
-database.py builds it incrementally after each publish (an interview whose card, transcript
-and chapters did not change is left as it is) and replaces it atomically; query.py searches
-it; formats.py prints the hits; pagefind.py writes the search page and indexes the rendered
-pages for it with Pagefind.
+rows.py makes the rows (the page's turns, their anchors and links), shared with the export and
+citations; database.py builds the database incrementally after each publish (an interview
+whose card, transcript and chapters did not change is left as it is) and replaces it
+atomically; query.py searches it; formats.py prints the hits; cite.py formats citations;
+pagefind.py writes the search page and indexes the rendered pages for it with Pagefind.
 """
 
 from __future__ import annotations
