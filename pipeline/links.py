@@ -33,13 +33,18 @@ def anchors(starts: Iterable[float]) -> list[str]:
     return result
 
 
+def seconds(start: float, end: float) -> tuple[int, int]:
+    """A span in whole seconds: the start rounded down, the end rounded up (never missing a
+    word), at least a second long."""
+    first = math.floor(float(start) + 1e-6)
+    return first, max(math.ceil(float(end) - 1e-6), first + 1)
+
+
 def moment_query(start: float, end: float | None = None) -> str:
-    """?t=66 (whole seconds, rounded down, so the moment is never missed) and &end=86
-    (rounded up) for a span."""
-    query = f"?t={math.floor(float(start) + 1e-6)}"
-    if end is not None:
-        query += f"&end={math.ceil(float(end) - 1e-6)}"
-    return query
+    """?t=66 (whole seconds, rounded down, so the moment is never missed), and &end=86 for a span."""
+    if end is None:
+        return f"?t={math.floor(float(start) + 1e-6)}"
+    return "?t={}&end={}".format(*seconds(start, end))
 
 
 def moment_url(page: str, start: float, end: float | None = None, turn: str | None = None) -> str:

@@ -1,10 +1,11 @@
-"""Search: the database built from real transcripts, `pipeline search`, the site's search page.
+"""Search: the database built from real transcripts, and `pipeline search`. (The site's search
+page is tested in test_site_search.py, citations and exports in test_research.py.)
 
-One module-wide project publishes the bundled sample (148 s, two espeak voices, true turn times
-in truth.json) and a short second interview with another date, guest and tags, through the
-real pipeline: Whisper, render, the SQLite database and Pagefind. An editor then corrects both
-transcripts to the words said, so the searches do not depend on what tiny.en hears on this
-CPU; the times found are still the recogniser's.
+The session's archive (conftest.py) publishes the bundled sample (148 s, two espeak voices,
+true turn times in truth.json) and a short second interview with another date, guest and tags,
+through the real pipeline: Whisper, render, the SQLite database and the site's index. An editor
+then corrects both transcripts to the words said, so the searches do not depend on what
+tiny.en hears on this CPU; the times found are still the recogniser's.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import dataclasses
 import functools
 import io
 import json
+import math
 import re
 import shutil
 import sqlite3
-import threading
 from pathlib import Path
 
 import pytest
@@ -27,53 +28,14 @@ from click.testing import CliRunner
 from sqlite_utils.cli import cli as sqlite_utils_cli
 
 from bench import wer
-from conftest import SAMPLE, add_interview
+from conftest import OTHER, SAMPLE, SLUG, TRUTH, truth_turn
 from pipeline.cli import cli
 from pipeline.build import load_post, publish
 from pipeline.model import Chapter
 from pipeline.project import Project
 from pipeline.search import database, query
-from pipeline.site.serve import make_server
-from pipeline.timecode import stamp
 
-SLUG = "council-leader-blogging"
-OTHER = "weekly-writing"
-TRUTH = json.loads((SAMPLE / "truth.json").read_text())["turns"]
 BASE = "http://localhost:8000/"  # the default site.base_url
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
-
-
-def truth_turn(phrase: str) -> dict:
-    return next(t for t in TRUTH if phrase.lower() in t["text"].lower())
-
-
-def as_corrected(turns: list[dict]) -> str:
-    """transcript.txt as an editor who checked every word against the recording writes it."""
-    return "\n\n".join(f"[{stamp(t['start'])}] {t['speaker']}: {t['text']}" for t in turns) + "\n"
-
-
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory, short_speech) -> Path:
-    """A published project: the sample interview and a short one, transcribed once."""
-    root = tmp_path_factory.mktemp("archive")
-    folder = root / "media" / SLUG
-    folder.mkdir(parents=True)
-    for name in ("interview.yaml", "interview.mp4"):
-        shutil.copyfile(SAMPLE / name, folder / name)
-    add_interview(root, OTHER, short_speech["mp4"], title="Writing every week", date="2024-05-02",
-                  guests=["Ada Price"], tags=["writing"])
-    report = publish(Project(root))
-    assert not report.failed, report.failed
-    # The editor corrects both transcripts: the words searched for are then the words said,
-    # on any machine (tiny.en's words vary a little between CPUs), while every time still
-    # comes from the recogniser's word timings and the voices from the speakers stage's split.
-    other = [dict(t, speaker={"Daniel Hughes": "Daniel Hughes", "Helen Ward": "Ada Price"}[t["speaker"]])
-             for t in short_speech["truth"]["turns"]]
-    for slug, turns in ((SLUG, TRUTH), (OTHER, other)):
-        (root / "transcripts" / slug / "transcript.txt").write_text(as_corrected(turns), encoding="utf-8")
-    report = publish(Project(root))
-    assert not report.failed, report.failed
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +79,8 @@ def test_database_opens_with_sqlite_utils(db_path, archive):
         assert turn["title"] == sample["title"] and turn["date"] == "2026-11-20"
         assert turn["speaker"] in ("Daniel Hughes", "Helen Ward")
         assert re.fullmatch(rf"t-{int(turn['start'] * 10) / 10:.1f}(-\d)?", turn["anchor"])
-        assert turn["url"] == f"{BASE}{SLUG}/?t={int(turn['start'])}#{turn['anchor']}"
+        end = max(math.ceil(turn["end"]), int(turn["start"]) + 1)  # a permanent link to the turn
+        assert turn["url"] == f"{BASE}{SLUG}/?t={int(turn['start'])}&end={end}#{turn['anchor']}"
         starts = json.loads(turn["word_starts"])
         assert len(starts) == len(turn["text"].split())
         assert turn["start"] - 0.1 <= starts[0] and starts == sorted(starts) and starts[-1] <= turn["end"]
@@ -344,89 +307,6 @@ def test_missing_or_broken_database_and_bad_dates(cli_search, tmp_path):
     assert result.exit_code == 1 and "not a transcripts database" in result.stderr
     result = cli_search("library", "--from", "2024-13")
     assert result.exit_code == 2 and "--from" in result.stderr
-
-
-# --- The site's search page, in a real browser -----------------------------------------------
-
-@pytest.fixture(scope="module")
-def server(archive):
-    """The built site over HTTP on 127.0.0.1, with byte ranges so the player can seek
-    (Pagefind cannot load from file://)."""
-    httpd = make_server(archive / "site", "127.0.0.1", 0)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--no-sandbox", "--disable-gpu", "--mute-audio"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    page = browser.new_page()
-    yield page
-    page.close()
-
-
-def test_search_page_finds_a_phrase_and_opens_the_moment(server, page):
-    phrase = "Many leaders worry about the press"
-    page.goto(server)
-    page.get_by_role("link", name="Search", exact=True).click()
-    page.wait_for_selector("form.search[data-ready]")
-    assert page.get_by_role("search").count() == 1
-    page.get_by_label("Words or a phrase").focus()
-    page.keyboard.type(phrase)
-    page.keyboard.press("Enter")
-    status = page.get_by_role("status")
-    status.filter(has_text="1 interview matches").wait_for()
-    moment = page.locator(".moments a").first
-    assert "worry" in moment.inner_text()
-    moment.focus()
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"**/{SLUG}/?t=*")
-    seconds = int(page.url.split("?t=")[1].split("#")[0])
-    assert abs(seconds - truth_turn(phrase)["start"]) <= 3.0, page.url
-    turn = page.locator(f"#{page.url.split('#')[1]}")
-    assert "worry about the press" in turn.inner_text()
-    page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {seconds}) < 0.5")
-
-
-def test_search_page_filters(server, page):
-    page.goto(server + "search/?q=plain+words")
-    page.get_by_role("status").filter(has_text="2 interviews match").wait_for()
-    guests = page.get_by_role("group", name="Guest")
-    assert guests.get_by_role("checkbox").count() == 2
-    guests.get_by_label("Ada Price").check()
-    page.get_by_role("status").filter(has_text="1 interview matches").wait_for()
-    assert page.locator(".search-result h2").all_inner_texts() == ["Writing every week"]
-    page.get_by_role("group", name="Year").get_by_label("2026").check()
-    page.get_by_role("status").filter(has_text="No interviews match").wait_for()
-
-
-@pytest.mark.parametrize("scheme, width", [("light", 1280), ("dark", 320)])
-def test_search_page_meets_wcag(server, browser, scheme, width):
-    from axe_playwright_python.sync_playwright import Axe
-
-    page = browser.new_page(color_scheme=scheme, viewport={"width": width, "height": 900})
-    page.goto(server + "search/?q=press")
-    page.locator(".moments a").first.wait_for()
-    page.get_by_role("group", name="Tag").get_by_label("blogging").focus()  # focus styles too
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
-                                       "resultTypes": ["violations"]})
-    assert results.violations_count == 0, results.generate_report()
-    assert page.evaluate("document.documentElement.scrollWidth") <= width  # reflow
-    page.close()
 
 
 # --- One stemmer: chapters and quotes agree with the database's search -------------------------

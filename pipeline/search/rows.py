@@ -102,7 +102,7 @@ def turn_rows(post: PostLike, base_url: str, turns: list[PageTurn]) -> list[dict
     common = {"slug": card.slug, "title": card.title, "date": card.date.isoformat(),
               "guests": list(card.guests), "tags": list(card.tags)}
     return [{**common, "speaker": t.speaker, "start": round(t.start, 2), "end": round(t.end, 2),
-             "anchor": t.anchor, "text": t.text, "url": moment_url(page, t.start, turn=t.anchor),
+             "anchor": t.anchor, "text": t.text, "url": moment_url(page, t.start, t.end, t.anchor),
              "word_starts": json.dumps([round(s, 1) for s in t.word_starts])} for t in turns]
 
 
