@@ -249,3 +249,50 @@ def test_datasette_canned_queries(datasette, db_path):
 def test_the_search_page_offers_the_metadata(archive):
     page = (archive / "site" / "search" / "index.html").read_text()
     assert 'href="../data/metadata.json" download' in page and 'href="../data/transcripts.db" download' in page
+
+
+# --- The README's examples --------------------------------------------------------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readme_blocks(section: str) -> list[str]:
+    text = README.read_text(encoding="utf-8").split(section, 1)[1].split("\n#", 1)[0]
+    return [block.split("\n", 1)[1] for block in text.split("```")[1::2]]
+
+
+def readme_commands(section: str) -> list[list[str]]:
+    import shlex
+
+    return [shlex.split(line.split("  #", 1)[0].removeprefix(".venv/bin/pipeline "))
+            for block in readme_blocks(section) for line in block.splitlines()
+            if line.startswith(".venv/bin/pipeline ")]
+
+
+def test_readme_cite_examples(run_cli, archive):
+    import re
+
+    commands = readme_commands("### Citing a moment")
+    assert [c[:2] for c in commands] == [["cite", SLUG]] * 2
+    shown = readme_blocks("### Citing a moment")[1].strip()
+    numbers = re.compile(r"\d+(\.\d+)?")
+    for args in commands:
+        result = run_cli(archive, *args)
+        assert result.exit_code == 0, result.output
+        if "--format" not in args:  # the output shown, but for the times this transcript gives
+            assert numbers.sub("N", result.stdout.strip()) == numbers.sub("N", shown)
+            start, end = (int(x) for x in re.search(r"\?t=(\d+)&end=(\d+)", result.stdout).groups())
+            assert start <= 42 < end
+    assert "@misc{" in run_cli(archive, *commands[1]).stdout
+
+
+def test_readme_export_examples(run_cli, archive, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # -o turns.csv lands here
+    commands = readme_commands("### Exporting for research tools")
+    assert len(commands) == 2
+    for args in commands:
+        result = run_cli(archive, *args)
+        assert result.exit_code == 0, result.output
+    header = (tmp_path / "turns.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header == "slug,title,date,speaker,start,end,text,url"
+    assert f"`{header.replace(',', ', ')}`" in README.read_text(encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -40,7 +41,12 @@ def command(project, fmt: str, words: bool, slugs: tuple[str, ...], output: Path
         raise click.ClickException(f"No published interview in {project.root}: run `pipeline publish` first.")
     records = export.turn_records(interviews, site.base_url, words)
     lines = export.as_jsonl(records) if fmt == "jsonl" else export.as_csv(records, words)
-    export.write(lines, output, sys.stdout)
+    try:
+        export.write(lines, output, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `pipeline export | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return
     what = f"{len(interviews)} interview(s)" + (f" to {output}" if output else "")
     click.echo(f"exported {what}" + (f"; {len(problems)} could not be read" if problems else ""), err=True)
     if problems:

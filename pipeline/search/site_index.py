@@ -2,10 +2,13 @@
 browser, one record per transcript turn, made from the database's own full-text index.
 
 Why not Pagefind: with one Pagefind record per turn (so that filters and excerpts are the
-turn's), a 1,000-hour archive took 4.6 minutes and 7.3 GB to index, and Chromium needed 141 s
-to answer "the" (2.2 s for "people"); its Python API also waits 0.1 s per record. This index
-is read a few small files at a time, and its terms are FTS5's own (porter stems, from the
-fts5vocab table), so the page finds what `pipeline search` finds:
+turn's), 1,000 synthetic hours took 4.6 minutes and 7.3 GB to index (92 MB in 137,000 files),
+and Chromium needed 141 s to answer "the" (2.2 s for "people"); its Python API also waits
+0.1 s per record (136 s for 1,349). This index took 14.5 s and 80 MB for the same archive
+(52.8 MB in 10,700 files), and Chromium shows the first results of any query in under 0.75 s
+at p95 on a first visit, 0.25 s for the next query (`make bench`; load average 7-9 on the
+shared 2-core machine). It is read a few small files at a time, and its terms are FTS5's own
+(porter stems, from the fts5vocab table), so the page finds what `pipeline search` finds:
 
   meta.json.gz        the interviews (slug, title, date, guests, tags, speakers), where each
                       one's turns start, each turn's speaker, and the list of term shards
@@ -13,7 +16,7 @@ fts5vocab table), so the page finds what `pipeline search` finds:
                       how many turns hold it and, for rarer terms, its turns and positions
   postings/N.ids      the turns (varint deltas) and positions of a common term N, fetched
   postings/N.pos      only when a query needs it (positions only for phrases and NEAR)
-  text/N.json.gz      turns N*64 to N*64+63: start, end, anchor, text, word times (tenths)
+  text/N.json.gz      turns N*32 to N*32+31: start, end, anchor, text, word times (tenths)
 
 Turns are numbered in the database's row id order: newest interview first, each in time
 order. Positions count tokens as FTS5 does, so a phrase is checked exactly in the browser.
@@ -36,8 +39,8 @@ from pathlib import Path
 
 FORMAT = 1
 INDEX = Path("search") / "index"
-BLOCK = 64  # turns per text file
-INLINE = 64  # a term in at most this many turns keeps its postings in its shard
+BLOCK = 32  # turns per text file (about 6 kB compressed)
+INLINE = 256  # a term in at most this many turns keeps its postings in its shard
 
 
 def build(db_path: Path, site: Path) -> bool:

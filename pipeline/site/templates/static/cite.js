@@ -6,20 +6,14 @@
 // - selecting words of the transcript offers "Cite the selected words", for just that span;
 // - a page opened at a cited span marks its turns, stops the recording at its end once, and
 //   finds the turn by its time when its anchor is gone (an editor merged paragraphs).
+import { clock } from "./match.js";
+
 (function () {
-  "use strict";
   var panel = document.getElementById("cite-panel");
   if (!panel) return;
   var data = JSON.parse(panel.dataset.citation);
   var turns = Array.prototype.slice.call(document.querySelectorAll(".turns .turn[data-start]"));
   var selectionButton = null;
-
-  function clock(seconds) {
-    seconds = Math.floor(seconds);
-    var h = Math.floor(seconds / 3600), m = Math.floor(seconds % 3600 / 60), s = seconds % 60;
-    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
-    return h ? h + ":" + pad(m) + ":" + pad(s) : m + ":" + pad(s);
-  }
 
   function speakerOf(turn) {
     var name = turn.querySelector(".speaker");

@@ -33,27 +33,26 @@ function base64(text) {
   return out;
 }
 
-function varints(data, count, deltas) {  // `count` varints (running sums when `deltas`)
-  var out = new Int32Array(count), at = 0, last = 0;
-  for (var k = 0; k < count; k++) {
-    var value = 0, shift = 0, b;
-    do { b = data[at++]; value += (b & 0x7f) * Math.pow(2, shift); shift += 7; } while (b & 0x80);
-    out[k] = deltas ? (last += value) : value;
-  }
-  return out;
-}
-
-function positionsOf(data, count) {  // per turn: how many, then deltas
-  var starts = new Int32Array(count + 1), flat = [], at = 0;
-  function next() {
+function reader(data) {  // next(): the next varint of `data`
+  var at = 0;
+  return function next() {
     var value = 0, shift = 0, b;
     do { b = data[at++]; value += (b & 0x7f) * Math.pow(2, shift); shift += 7; } while (b & 0x80);
     return value;
-  }
+  };
+}
+
+function varints(data, count) {  // `count` ascending numbers, stored as differences
+  var out = new Int32Array(count), next = reader(data), last = 0;
+  for (var k = 0; k < count; k++) out[k] = (last += next());
+  return out;
+}
+
+function positionsOf(data, count) {  // per turn: how many, then the positions as differences
+  var starts = new Int32Array(count + 1), flat = [], next = reader(data);
   for (var k = 0; k < count; k++) {
     starts[k] = flat.length;
-    var n = next(), last = 0;
-    for (var j = 0; j < n; j++) flat.push(last += next());
+    for (var n = next(), j = 0, last = 0; j < n; j++) flat.push(last += next());
   }
   starts[count] = flat.length;
   return { starts: starts, flat: flat };
@@ -87,7 +86,7 @@ Index.prototype.term = async function (term) {
   var entry = (await this.shard(keyOf(term)))[term];
   if (!entry) return null;
   var self = this, count = entry[0], inline = entry.length === 3;
-  var ids = varints(inline ? base64(entry[1]) : await bytes(this.base + "postings/" + entry[1] + ".ids"), count, true);
+  var ids = varints(inline ? base64(entry[1]) : await bytes(this.base + "postings/" + entry[1] + ".ids"), count);
   var positions = null;
   return {
     ids: ids,
@@ -101,15 +100,10 @@ Index.prototype.term = async function (term) {
   };
 };
 
-// The terms (in the index) that start with `prefix`.
+// The terms (in the index) that start with `prefix` (of two characters or more: its shard).
 Index.prototype.prefixed = async function (prefix) {
-  var meta = await this.meta, self = this;
-  var keys = prefix.length >= 2 ? [keyOf(prefix)] : meta.shards.filter(function (k) { return k.indexOf(prefix) === 0; });
-  var found = [];
-  (await Promise.all(keys.map(function (k) { return self.shard(k); }))).forEach(function (entries) {
-    Object.keys(entries).forEach(function (t) { if (t.indexOf(prefix) === 0) found.push(t); });
-  });
-  return found.slice(0, 500);
+  var entries = await this.shard(keyOf(prefix));
+  return Object.keys(entries).filter(function (t) { return t.indexOf(prefix) === 0; });
 };
 
 Index.prototype.turn = async function (n) {
@@ -223,6 +217,17 @@ async function matching(index, query) {
     return docs;
   }));
   return groups.length === 1 ? groups[0] : union(groups);
+}
+
+// A prefix of one letter would fetch every term that starts with it; `pipeline search` takes it.
+function shortPrefix(query) {
+  var found = null;
+  (function walk(node) {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node.kind === "near") return node.items.forEach(walk);
+    if (node.prefix !== undefined && Array.from(node.prefix).length < 2) found = node.prefix;
+  })(query.groups);
+  return found;
 }
 
 // ------------------------------------------------------------------ filters
@@ -375,6 +380,12 @@ function main() {
     if (!text) { status.textContent = ""; return; }
     var query = parse(text);
     if (query.error) { status.textContent = query.error; return; }
+    var short = shortPrefix(query);
+    if (short !== null) {
+      status.textContent = "“" + short + "*” is too short to search the whole archive: type at least " +
+        "two letters before the *.";
+      return;
+    }
     var meta = await index.meta, wrong = problems(f);
     if (wrong.length) { showProblems(wrong); return; }
     status.textContent = "Searching…";
