@@ -198,6 +198,11 @@ def test_an_unknown_filter_says_so_and_suggests(page, server):
     assert "No tag is called “blog”. Did you mean blogging?" in search_page(page, server, "library", tag="blog")
 
 
+def test_a_one_letter_prefix_is_explained(page, server):
+    status = search_page(page, server, "b*")
+    assert "at least two letters before the *" in status and page.locator(".moments a").count() == 0
+
+
 def test_only_the_spoken_words_are_searched(page, server):
     """Titles, the intro, pull quotes and hidden labels ("Play from") are not speech."""
     for q in ("synthetic", "espeak", '"play from"', '"machine-made transcript"'):
