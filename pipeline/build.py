@@ -268,8 +268,9 @@ def _remove_leftovers(project: Project) -> None:
             path.unlink(missing_ok=True)
         for path in folder.glob("*/.download-*") if folder.is_dir() else []:
             shutil.rmtree(path, ignore_errors=True)
-    for path in project.site.glob(".pagefind-*") if project.site.is_dir() else []:
-        shutil.rmtree(path, ignore_errors=True)  # Pagefind's index, killed before its swap
+    for pattern in ("search/.index-*", ".pagefind-*"):  # a site index killed before its swap
+        for path in project.site.glob(pattern) if project.site.is_dir() else []:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _remember_failure(folder: Path, message: str | None) -> None:
