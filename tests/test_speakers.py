@@ -24,7 +24,7 @@ from pipeline.audio import read_samples
 from pipeline.config import Card, SpeakerSettings, TranscribeSettings, load_card
 from pipeline.errors import CardError
 from pipeline.model import Prepared, Transcript
-from pipeline.stages import speakers
+from pipeline.stages import speakers, voices
 from pipeline.stages.transcribe import transcribe
 from pipeline.stamps import Stamps
 
@@ -207,7 +207,7 @@ def test_one_speaker_card_does_no_clustering(cycling, tmp_path, monkeypatch):
     def no_embedding(*args):
         raise AssertionError("speakers: 1 must not embed any audio")
 
-    monkeypatch.setattr(speakers, "embed", no_embedding)
+    monkeypatch.setattr(voices, "embed_mel", no_embedding)
     labelled = speakers.run(card(cycling, tmp_path, 1), cycling.prepared, cycling.machine, tmp_path)
     assert {s.speaker for s in labelled.segments} == {"Owen Price"}  # the guest gives the talk
     assert json.loads((tmp_path / "speakers.json").read_text())["count"] == 1
@@ -219,7 +219,7 @@ def test_count_is_estimated_when_the_card_names_nobody(cycling, panel, tmp_path)
     found = json.loads((tmp_path / "speakers.json").read_text())
     assert found["estimated"] and found["count"] == 2
     assert {s.speaker for s in labelled.segments} == {"Speaker 1", "Speaker 2"}
-    assert speakers.find_voices(read_samples(panel.audio)).count == 3
+    assert voices.find_voices(read_samples(panel.audio)).count == 3
 
 
 def test_card_speakers_field_is_checked(tmp_path):
@@ -244,4 +244,4 @@ def test_spectrogram_is_the_one_the_encoder_was_trained_on(similar):
 
     samples = read_samples(similar.audio)[:16000 * 20]
     theirs = wav_to_mel_spectrogram(samples)
-    assert np.abs(speakers.mel_spectrogram(samples) - theirs).max() <= 1e-5 * theirs.max()
+    assert np.abs(voices.mel_spectrogram(samples) - theirs).max() <= 1e-5 * theirs.max()

@@ -8,8 +8,8 @@ README's tables from the same fields.
 from pipeline.config.fields import Option, table
 from pipeline.config.load import card_template, load_card, load_site, read_yaml, transcribe_settings
 from pipeline.config.settings import (CARD_NAME, RESERVED_SLUGS, SITE_NAME, SLUG_PATTERN, Card,
-                                      QuoteChoices, Site, SpeakerSettings, TranscribeSettings)
+                                      QuoteChoices, Site, SpeakerSettings, Track, TranscribeSettings)
 
 __all__ = ["CARD_NAME", "RESERVED_SLUGS", "SITE_NAME", "SLUG_PATTERN", "Card", "Option",
-           "QuoteChoices", "Site", "SpeakerSettings", "TranscribeSettings", "card_template",
+           "QuoteChoices", "Site", "SpeakerSettings", "Track", "TranscribeSettings", "card_template",
            "load_card", "load_site", "read_yaml", "table", "transcribe_settings"]

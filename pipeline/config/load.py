@@ -58,11 +58,27 @@ def load_card(folder: Path) -> Card:
     if not problems or data is not None:
         values, more = validate(data if data is not None else {}, Card)
         problems += more
-    if not problems and not is_url(values["source"]) and not (folder / values["source"]).is_file():
-        problems.append(f"'source' names '{values['source']}', but there is no such file in {folder}/")
+    problems += _check_media(folder, values, data or {}, files=not problems)
     if problems:
         raise CardError(path, problems)
     return Card(slug=slug, folder=folder, **values)
+
+
+def _check_media(folder: Path, values: dict, data: dict, files: bool) -> list[str]:
+    """`source` or `sources`, one of them (as given, even when it had problems of its own),
+    and, when `files`, the files they name are there."""
+    given = [name for name in ("source", "sources") if isinstance(data, dict) and data.get(name)]
+    if len(given) == 2:
+        return ["give either 'source' (one recording) or 'sources' (one per person), not both"]
+    if not given:
+        return [f"'source' is required: {table(Card)['source'].help}"]
+    source, sources = values.get("source"), values.get("sources")
+    if not files:
+        return []
+    if source and not is_url(source) and not (folder / source).is_file():
+        return [f"'source' names '{source}', but there is no such file in {folder}/"]
+    return [f"'sources' names '{track.file}' for {track.speaker}, but there is no such file in {folder}/"
+            for track in sources or () if not (folder / track.file).is_file()]
 
 
 def load_site(root: Path) -> Site:
