@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import engines, search, serve
+from bench import engines, search, serve, speakers
 
-BENCHMARKS = {"engines": engines.main, "search": search.main, "serve": serve.main}
-# What --quick passes to each: a 3-minute interview; a 50-hour archive; a 256 MB video.
-QUICK = {"engines": ["--quick"], "search": ["--hours", "50"], "serve": ["--size-mb", "256"]}
+BENCHMARKS = {"engines": engines.main, "speakers": speakers.main, "search": search.main, "serve": serve.main}
+# What --quick passes to each: a 3-minute interview; 1.5-minute conversations; a 50-hour
+# archive; a 256 MB video.
+QUICK = {"engines": ["--quick"], "speakers": ["--quick"], "search": ["--hours", "50"],
+         "serve": ["--size-mb", "256"]}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,11 +3,13 @@
 Voices are found from the sound alone (pipeline.stages.voices: voice embeddings clustered into
 as many voices as the card has people, or an estimate, then refined frame by frame). Each word
 takes the voice heard during it, segments are split where the voice changes, and voices get
-names from the card.
+names from the card, from the voice prints of people named in other interviews
+(pipeline.stages.voiceprints), or from recordings made one per person (the card's `sources`).
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import time
@@ -21,9 +23,11 @@ from pipeline.config import Card
 from pipeline.files import read_json, sha256_text, write_json
 from pipeline.model import Prepared, Segment, Transcript, Word
 from pipeline.stamps import Stamps, package_version
-from pipeline.stages.voices import FRAME, Voices, find_voices, runs
+from pipeline.stages.voiceprints import Registry
+from pipeline.stages.voices import FRAME, Voices, find_voices, from_tracks, runs, voice_id
 
 log = logging.getLogger(__name__)
+
 
 def unit_voices(transcript: Transcript, voices: Voices) -> list[int]:
     """The voice of each word (or of each segment without word times): the voice heard
@@ -48,11 +52,6 @@ def voice_count(card: Card) -> int | None:
     """How many voices to look for: the card's `speakers`, else its people, else None (estimate)."""
     people = ([card.interviewer] if card.interviewer else []) + list(card.guests)
     return card.speakers.count or len(dict.fromkeys(people)) or None
-
-
-def voice_id(voice: int) -> str:
-    """The stable id of a voice (numbered by first appearance) that a card can rename."""
-    return f"SPEAKER_{voice + 1}"
 
 
 @dataclass
@@ -86,15 +85,19 @@ def voice_stats(transcript: Transcript, voices: list[int]) -> dict[int, VoiceSta
     return stats
 
 
-def name_voices(card: Card, stats: dict[int, VoiceStats]) -> dict[int, str]:
-    """Names for voices: the card's renames and names in order first; then the interviewer
-    is the voice that asks the questions (and speaks first, and less); guests take the rest
-    in order of first appearance; any voice left is "Speaker N"."""
+def name_voices(card: Card, stats: dict[int, VoiceStats], recognised: dict[int, str] | None = None) -> dict[int, str]:
+    """Names for voices: the card's renames and names in order first; then the people
+    recognised by voice; then the interviewer is the voice that asks the questions (and
+    speaks first, and less); guests take the rest in order of first appearance; any voice
+    left is "Speaker N"."""
     voices = sorted(stats, key=lambda v: stats[v].first)
     settings = card.speakers
     if settings.names:
         return {v: settings.names[v] if v < len(settings.names) else f"Speaker {v + 1}" for v in voices}
     names = {v - 1: name for v, name in settings.rename if v - 1 in stats}
+    for v, name in (recognised or {}).items():
+        if v in stats and v not in names and name not in names.values():
+            names[v] = name
     free = [v for v in voices if v not in names]
     taken = set(names.values())
     guests = [g for g in dict.fromkeys(card.guests) if g not in taken]
@@ -142,51 +145,110 @@ def apply(transcript: Transcript, voices: list[int], names: dict[int, str]) -> T
 ALGORITHM = 2  # part of the stage key: raise it when a change here should relabel old transcripts
 
 
-def run(card: Card, prepared: Prepared, transcript: Transcript, folder: Path) -> Transcript:
+def run(card: Card, prepared: Prepared, transcript: Transcript, folder: Path,
+        voiceprints: Path | None = None) -> Transcript:
     """The speakers stage: name the speaker of every segment, splitting segments where the
     voice changes. Voices are found once per transcript and voice count (cached in
-    speakers.json, with the names given); names come from the card every time, so renaming
-    a speaker costs no audio work."""
+    speakers.json, with the names given); names come from the card and the voice prints in
+    `voiceprints` (None: not kept) every time, so renaming a speaker costs no audio work.
+    Recordings made one per person (prepared.tracks) say who speaks when themselves: no
+    voices are guessed."""
     if not transcript.segments:
         return transcript
-    audio = prepared.audio
-    stamps = Stamps(folder)
-    count = voice_count(card)
-    key = stamps.key(files=[audio], words=_words_digest(transcript), count=count,
-                     versions=_versions())
+    stamps, registry = Stamps(folder), Registry(voiceprints)
+    count = len(prepared.tracks) if prepared.tracks else voice_count(card)
+    key = stamps.key(files=[prepared.audio, *(path for _, path in prepared.tracks)],
+                     words=_words_digest(transcript), count=count, versions=_versions(),
+                     voiceprints=registry.on)
     path = folder / "speakers.json"
-    found = read_json(path, {}) if stamps.is_fresh("speakers", key, [path]) else {}
+    kept = [registry.path(card.slug)] if registry.on and not prepared.tracks else []
+    found = read_json(path, {}) if stamps.is_fresh("speakers", key, [path, *kept]) else {}
     units = len(_unit_times(transcript))
     if len(found.get("words", [])) != units:
-        found, seconds = _find(card, audio, transcript, count)
+        found, seconds = _find(card, prepared, transcript, count, registry)
         write_json(path, found)
         stamps.record("speakers", key, seconds=seconds)
     voices = [int(v.rsplit("_", 1)[1]) - 1 for v in found["words"]]
     stats = voice_stats(transcript, voices)
-    names = name_voices(card, stats)
+    if prepared.tracks:
+        names, recognised = {v: prepared.tracks[v][0] for v in stats}, {}
+    else:
+        recognised = _recognise(card, registry, found)
+        names = name_voices(card, stats, {int(v.rsplit("_", 1)[1]) - 1: r["name"] for v, r in recognised.items()})
+        registry.name(card.slug, {voice_id(v): name for v, name in names.items()})
     labelled = apply(transcript, voices, names)
     write_json(path, {**found, "names": {voice_id(v): names[v] for v in sorted(names)},
-                      "voices": {voice_id(v): _describe(stats[v], names[v]) for v in sorted(stats)}})
+                      "voices": {voice_id(v): _describe(stats[v], names[v]) for v in sorted(stats)},
+                      "recognised": recognised})
     return labelled
 
 
-def _find(card: Card, audio: Path, transcript: Transcript, count: int | None) -> tuple[dict, float]:
-    """The voices heard in each word (for speakers.json), and the seconds it took."""
+def _recognise(card: Card, registry: Registry, found: dict) -> dict[str, dict]:
+    """Voice id -> {name, similarity, runner_up} for the voices recognised from other
+    interviews; the log says so whenever that changes."""
+    people = [card.interviewer, *card.guests, *card.speakers.names, *(n for _, n in card.speakers.rename)]
+    recognised = {voice: {"name": r.name, "similarity": r.similarity, "runner_up": r.runner_up}
+                  for voice, r in registry.recognise(card.slug, [p for p in people if p]).items()}
+    if recognised != found.get("recognised"):
+        for voice, r in recognised.items():
+            other = f"; the other voice {r['runner_up']:.2f}" if r["runner_up"] > -1 else ""
+            log.info("%s: recognised %s by voice (%s, similarity %.2f to the voice print from "
+                     "other interviews%s)", card.slug, r["name"], voice, r["similarity"], other)
+    return recognised
+
+
+def learn(card: Card, transcript: Transcript, folder: Path, voiceprints: Path | None) -> None:
+    """Record who each voice is as the published transcript names it: an editor's renames in
+    transcript.txt then name the voice prints that later interviews are recognised by."""
+    registry = Registry(voiceprints)
+    found = read_json(folder / "speakers.json", {})
+    if not registry.on or not found.get("timeline"):
+        return
+    starts = [s.start for s in transcript.segments]
+    heard: dict[str, dict[str, float]] = {}
+    for start, end, voice in found["timeline"]:
+        i = max(bisect.bisect_right(starts, start) - 1, 0)
+        while i < len(starts) and transcript.segments[i].start < end:
+            seg = transcript.segments[i]
+            overlap = min(end, seg.end) - max(start, seg.start)
+            if overlap > 0 and seg.speaker:
+                heard.setdefault(voice, {}).setdefault(seg.speaker, 0.0)
+                heard[voice][seg.speaker] += overlap
+            i += 1
+    registry.name(card.slug, {voice: max(names, key=names.get) for voice, names in heard.items()})
+
+
+def _find(card: Card, prepared: Prepared, transcript: Transcript, count: int | None,
+          registry: Registry) -> tuple[dict, float]:
+    """The voices heard in each word (for speakers.json), and the seconds it took; the voice
+    prints are kept in the registry."""
     started = time.monotonic()
-    voices = find_voices(read_samples(audio), count)
+    if prepared.tracks:
+        voices = from_tracks([read_samples(path) for _, path in prepared.tracks])
+    else:
+        voices = find_voices(read_samples(prepared.audio), count)
+        registry.keep(card.slug, voices.prints, voices.print_seconds)
     words = [voice_id(v) for v in unit_voices(transcript, voices)]
     seconds = round(time.monotonic() - started, 2)
     if voices.estimated:
         log.info("%s: the card names nobody, so the number of voices was estimated: %d. If that "
                  "is wrong, set `speakers:` in %s to the number or the names", card.slug,
                  voices.count, card.path)
+    elif prepared.tracks:
+        for v in voices.silent:
+            log.warning("%s: %s's track (%s) holds no speech of its own: on the page nobody is named "
+                        "%s. Check the card's `sources` in %s", card.slug, prepared.tracks[v][0],
+                        card.sources[v].file, prepared.tracks[v][0], card.path)
     elif count and voices.count < count:
         log.warning("%s: the card names %d people, but only %d voice(s) speak in the recording; "
                     "the others never speak (if someone does, set `speakers:` in %s)",
                     card.slug, count, voices.count, card.path)
-    log.info("%s: told %d voice(s) apart in %.1f s", card.slug, voices.count, seconds)
+    how = "from the tracks" if prepared.tracks else "apart"
+    log.info("%s: told %d voice(s) %s in %.1f s", card.slug, voices.count, how, seconds)
     found = {"count": voices.count, "estimated": voices.estimated, "words": words,
              "timeline": _timeline(voices)}
+    if prepared.tracks:
+        found["tracks"] = [speaker for speaker, _ in prepared.tracks]
     return found, seconds
 
 

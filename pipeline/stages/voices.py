@@ -26,7 +26,7 @@ import logging
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -69,6 +69,26 @@ class Voices:
     count: int
     estimated: bool = False
     silent: tuple[int, ...] = ()  # voices asked for that hold (almost) no speech
+    prints: dict[str, list[float]] = field(default_factory=dict)  # voice id -> its voice print
+    print_seconds: dict[str, float] = field(default_factory=dict)  # speech each was made from
+
+
+def voice_id(voice: int) -> str:
+    """The stable id of a voice (numbered by first appearance) that a card can rename."""
+    return f"SPEAKER_{voice + 1}"
+
+
+def voice_prints(embeddings: np.ndarray, spans: list[tuple[int, int]], frames: np.ndarray) -> tuple[dict, dict]:
+    """Per voice id: its voice print (the unit mean of the embeddings of the windows it holds,
+    rounded to keep files small) and the seconds of speech it was made from."""
+    window_voice = np.array([np.bincount(frames[a:b]).argmax() for a, b in spans])
+    seconds = np.array([(b - a) * FRAME for a, b in spans])
+    prints, heard = {}, {}
+    for voice in np.unique(window_voice):
+        mine = window_voice == voice
+        prints[voice_id(int(voice))] = [round(float(x), 4) for x in _unit(embeddings[mine].mean(0))]
+        heard[voice_id(int(voice))] = round(float(seconds[mine].sum()), 1)
+    return prints, heard
 
 
 def find_voices(samples: np.ndarray, count: int | None = None) -> Voices:
@@ -102,7 +122,41 @@ def _find_voices(samples: np.ndarray, count: int | None) -> Voices:
         frames[voiced] = 0
     frames = _by_first_appearance(_fill_nearest(frames))
     heard = int(frames.max()) + 1
-    return Voices(frames, voiced, heard, estimated, silent=tuple(range(heard, count)))
+    prints, seconds = voice_prints(embeddings, spans, frames)
+    return Voices(frames, voiced, heard, estimated, silent=tuple(range(heard, count)), prints=prints,
+                  print_seconds=seconds)
+
+
+# Recordings made one per person: a change of voice costs this (in dB summed over frames), so
+# a voice holds the floor a few frames at least and an overlap goes to whoever dominates it.
+TRACK_CHANGE_COST = 20.0
+
+
+def from_tracks(tracks: list[np.ndarray]) -> Voices:
+    """Who speaks when in recordings made one per person (voice n is track n): in each 10 ms
+    frame, of the tracks webrtcvad hears speech on, the one loudest against its own usual
+    speech level (a voice leaking into the other's microphone is far below its own); Viterbi
+    keeps each turn whole."""
+    n = min(len(t) for t in tracks) // int(RATE * FRAME)
+    active = np.stack([voiced_frames(t)[:n] for t in tracks])
+    level = np.stack([_frame_db(t)[:n] for t in tracks])
+    usual = np.array([np.median(l[a]) if a.any() else 0.0 for l, a in zip(level, active)])
+    scores = np.where(active, np.clip(level - usual[:, None], -60.0, 20.0), -60.0).T
+    voiced = active.any(0)
+    frames = np.full(n, -1)
+    for start, end in runs(voiced):
+        frames[start:end] = viterbi(scores[start:end], TRACK_CHANGE_COST)
+    silent = tuple(v for v in range(len(tracks)) if (frames == v).sum() * FRAME < MIN_SPEECH)
+    return Voices(_fill_nearest(frames), voiced, len(tracks), silent=silent)
+
+
+MIN_SPEECH = 0.5  # seconds: a track holding less than this has nobody speaking on it
+
+
+def _frame_db(samples: np.ndarray) -> np.ndarray:
+    size = int(RATE * FRAME)
+    frames = samples[:len(samples) // size * size].astype(np.float64).reshape(-1, size)
+    return 10 * np.log10((frames ** 2).mean(1) + 1e-10)
 
 
 # --- voiced frames and windows ----------------------------------------------------------------
