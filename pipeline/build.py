@@ -32,6 +32,7 @@ from pipeline.project import Project
 from pipeline.site.render import render_site
 from pipeline.stages import (chapters, corrections, export, fetch, prepare, quotes, speakers,
                              stamps_of, transcribe)
+from pipeline.stages.voiceprints import FOLDER as voiceprints_folder
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class Heard:
     out: Path
     machine: Transcript
     before: dict[str, int]  # when each expensive stage last ran, before this publish
+    voiceprints: Path | None = None  # the project's voice prints (None: site.yaml turned them off)
 
 
 def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False,
@@ -122,14 +124,17 @@ def hear(project: Project, folder: Path, site: Site, force: bool = False) -> Hea
     prepared = prepare.run(card, fetched)
     out = project.transcript_folder(card.slug)
     machine = transcribe.run(card, transcribe_settings(site, card), fetched, prepared, out, force)
-    machine = speakers.run(card, prepared, machine, out)
-    return Heard(card, fetched, prepared, out, machine, before)
+    voiceprints = project.root / voiceprints_folder if site.voiceprints else None
+    machine = speakers.run(card, prepared, machine, out, voiceprints)
+    return Heard(card, fetched, prepared, out, machine, before, voiceprints)
 
 
 def finish(project: Project, heard: Heard, report: Report) -> Post:
     """corrections -> export -> chapters -> quotes, for an interview whose expensive stages ran."""
     card, out = heard.card, heard.out
     transcript = corrections.run(card, heard.machine, out)
+    card = corrections.renamed_people(card, transcript, out)  # an editor's renames reach the page
+    speakers.learn(card, transcript, out, heard.voiceprints)  # ... and name the voice prints
     export.run(card, transcript, out)
     found = chapters.run(card, transcript, out)
     picked = quotes.run(card, transcript, out, archive=project.transcripts)
@@ -146,6 +151,7 @@ def load_post(project: Project, folder: Path) -> Post:
         raise KeyError("prepare")  # never published: not on the index
     out = project.transcript_folder(card.slug)
     transcript = Transcript.from_dict(read_json(out / "transcript.json"))
+    card = corrections.renamed_people(card, transcript, out)
     return Post(card, prepared, transcript, read_json(folder / "provenance.json", {}), out,
                 chapters.load(out), quotes.load(out))
 

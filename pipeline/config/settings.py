@@ -247,6 +247,10 @@ class Site:
     language: str = option("Language of the pages.", str, "en", check=_check_language)
     author: str = option("Who publishes the site.", str, "")
     description: str = option("One line about the site.", str, "")
+    voiceprints: bool = option(
+        "Keep a voice print of each person named in an interview (in `voiceprints/` in the "
+        "project, never in `site/`) to recognise them by voice in later interviews. Voice "
+        "prints are biometric data: `false` keeps and uses none.", bool, True)
     transcribe: TranscribeSettings = option(
         "Speech recognition settings, below.", dict, nested=TranscribeSettings,
         parse=lambda given: TranscribeSettings(**given))

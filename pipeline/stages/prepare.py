@@ -212,7 +212,7 @@ def _extract_audio(source: Path, target: Path, channel: int | None = None) -> No
     with atomic_path(target) as tmp:
         sound = ffmpeg.input(str(source)).audio
         if channel:
-            sound = sound.filter("pan", f"mono|c0=c{channel - 1}")
+            sound = sound.filter("channelmap", map=str(channel - 1), channel_layout="mono")
         out = sound.output(str(tmp), format="wav", ac=1, ar=audio.SAMPLE_RATE, acodec="pcm_s16le")
         _run(out, source, "16 kHz audio")
 

@@ -26,14 +26,16 @@ from pipeline.files import read_json, write_json
 log = logging.getLogger(__name__)
 
 FOLDER = "voiceprints"
-# Cosine similarity of two voice prints of one person in different recordings, measured on
-# the generated interviews (the same espeak voice): 0.93 to 0.99; of different people 0.55 to
-# 0.90, two similar espeak variants up to 0.97. So a card's person is recognised at 0.90 or
-# more and only when no other voice of the interview is within MARGIN of it; someone not on
-# the card (an unnamed voice) only at SURE.
-SAME_PERSON = 0.90
-MARGIN = 0.04
-SURE = 0.95
+# Cosine similarity of two voice prints of one person in different recordings over the same
+# kind of line, measured on the generated interviews (the same espeak voice): 0.973 to 0.993;
+# of different people 0.62 to 0.957 (two espeak men of neighbouring variants). So a card's
+# person is recognised at 0.965 or more, and only when no other voice of the interview is
+# within MARGIN of it; someone not on the card (an unnamed voice) only at SURE. The same
+# person over a telephone line measured 0.85 against their studio print: a line that
+# different is not recognised (the card's roles name the voices then).
+SAME_PERSON = 0.965
+MARGIN = 0.02
+SURE = 0.975
 MIN_SECONDS = 5.0  # a voice heard less than this gives no voice print
 _UNNAMED = re.compile(r"^Speaker \d+$")
 
