@@ -24,22 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.diarization import truth_of_tracks
 from bench.interview import _ANSWER, _PEOPLE, _QUESTIONS, _TOPICS
 from bench.synth import utterance
 from pipeline import audio
 
 RATE = audio.SAMPLE_RATE
-FRAME = 0.01  # seconds: the truth is kept per 10 ms frame, as the speakers stage works
 HOST, GUEST = "Daniel Hughes", "Helen Ward"
 PAIR = {HOST: {"voice": "en-gb+m3", "speed": 175}, GUEST: {"voice": "en-us+f2", "speed": 170}}
 # Two men of the same accent, neighbouring espeak variants (as tests/scripts/similar.yaml).
 SIMILAR = {HOST: {"voice": "en-us+m1", "speed": 175}, GUEST: {"voice": "en-us+m3", "speed": 170}}
 BACKCHANNELS = ["Right.", "Yes.", "Mm-hm.", "I see.", "Sure.", "Okay.", "Yeah.", "Uh-huh."]
 FOLLOW_UPS = ["Really?", "Why?", "And then?", "How?", "Is that so?", "What happened next?"]
-# A frame is speech where its track is within this many dB of the track's loudest frames;
-# pauses up to BRIDGE inside one utterance count as speech (as a human annotator marks turns).
-SILENCE_DB = 40.0
-BRIDGE = 0.25
 
 
 @dataclass(frozen=True)
@@ -63,6 +59,8 @@ RAPID = dict(gap=(-0.05, 0.05), early=0.15, interrupt=0.15, between=0.3, under=0
 STYLES = {
     # The hard cases of real talk, one at a time and together.
     "no-pauses": Style(gap=(0.0, 0.0), between=0.3),
+    # "Right.", "Mm-hm." after most of the guest's sentences, with no pause either side.
+    "backchannels": Style(gap=(0.0, 0.0), between=0.8),
     "overlap": Style(gap=(-0.1, 0.1), early=0.4, interrupt=0.3, under=0.5),
     "rapid": Style(**RAPID),
     "telephone": Style(**RAPID, telephone=True, snr=15.0),
@@ -161,7 +159,7 @@ def render(turns: list[dict], style: Style, out: Path, tracks: Path | None = Non
     peak = float(np.abs(mix).max()) or 1.0
     scale = min(1.0, 0.9 / peak)
     truth = {"duration": round(length / RATE, 3), "turns": records,
-             **_frame_truth({p: track[p] * scale for p in people}, spans)}
+             **truth_of_tracks({p: track[p] * scale for p in people}, spans)}
     mix = mix * scale
     if style.snr is not None:
         mix = mix + _noise(len(mix), _speech_power(mix, truth), style.snr)
@@ -180,48 +178,6 @@ def _fade_out(samples: np.ndarray, seconds: float = 0.05) -> np.ndarray:
     out = samples.copy()
     out[len(out) - fade:] *= np.linspace(1, 0, fade, dtype=np.float32)
     return out
-
-
-def _frame_truth(tracks: dict[str, np.ndarray], spans: dict[str, list]) -> dict:
-    """Who speaks in each 10 ms frame ("speech": runs per person) and who dominates it
-    ("dominant": [start, end, person] runs), from the clean tracks."""
-    size = int(FRAME * RATE)
-    frames = min(len(t) for t in tracks.values()) // size
-    energy = {p: (t[:frames * size].reshape(frames, size).astype(np.float64) ** 2).mean(1)
-              for p, t in tracks.items()}
-    active = {}
-    for p, e in energy.items():
-        loud = np.percentile(e[e > 0], 95) if (e > 0).any() else 0.0
-        on = e > loud * 10 ** (-SILENCE_DB / 10)
-        inside = np.zeros(frames, dtype=bool)
-        for a, b in spans[p]:
-            inside[a // size:-(-b // size)] = True
-        active[p] = _bridge(on, int(BRIDGE / FRAME)) & inside
-    people = list(tracks)
-    stacked = np.stack([np.where(active[p], energy[p], -1.0) for p in people])
-    top = np.where(stacked.max(0) >= 0, stacked.argmax(0), -1)
-    return {"speech": {p: _runs(active[p]) for p in people},
-            "dominant": [[a, b, people[v]] for a, b, v in _value_runs(top) if v >= 0]}
-
-
-def _bridge(on: np.ndarray, longest: int) -> np.ndarray:
-    out = on.copy()
-    idx = np.flatnonzero(on)
-    for a, b in zip(idx[:-1], idx[1:]):
-        if 1 < b - a <= longest + 1:
-            out[a:b] = True
-    return out
-
-
-def _runs(flags: np.ndarray) -> list[list[float]]:
-    edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
-    return [[round(a * FRAME, 2), round(b * FRAME, 2)]
-            for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))]
-
-
-def _value_runs(values: np.ndarray) -> list[tuple[float, float, int]]:
-    cuts = [0] + (np.flatnonzero(np.diff(values)) + 1).tolist() + [len(values)]
-    return [(round(a * FRAME, 2), round(b * FRAME, 2), int(values[a])) for a, b in zip(cuts[:-1], cuts[1:])]
 
 
 def _speech_power(mix: np.ndarray, truth: dict) -> float:

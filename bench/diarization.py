@@ -25,23 +25,41 @@ BRIDGE = 0.25
 
 
 def truth_of_turns(turns: list[dict], wav: Path) -> dict:
-    """The truth of an interview whose turns never overlap (bench/synth.py's): speech is where
-    the audio is loud inside each turn."""
-    samples = read_samples(wav).astype(np.float64)
-    size = int(FRAME * SAMPLE_RATE)
-    frames = len(samples) // size
-    energy = (samples[:frames * size].reshape(frames, size) ** 2).mean(1)
-    loud = np.percentile(energy[energy > 0], 95)
-    on = energy > loud * 10 ** (-SILENCE_DB / 10)
-    speech: dict[str, list] = {}
-    dominant = []
+    """The truth of an interview whose turns never overlap (bench/synth.py's): each person's
+    speech is where the audio is loud inside their turns."""
+    samples = read_samples(wav)
+    tracks: dict[str, np.ndarray] = {}
+    spans: dict[str, list] = {}
     for turn in turns:
-        a, b = int(turn["start"] / FRAME), min(int(np.ceil(turn["end"] / FRAME)), frames)
-        for start, end in _runs(_bridge(on[a:b], int(BRIDGE / FRAME))):
-            span = [round((a + start) * FRAME, 2), round((a + end) * FRAME, 2)]
-            speech.setdefault(turn["speaker"], []).append(span)
-            dominant.append([*span, turn["speaker"]])
-    return {"speech": speech, "dominant": dominant}
+        a, b = int(turn["start"] * SAMPLE_RATE), int(turn["end"] * SAMPLE_RATE)
+        track = tracks.setdefault(turn["speaker"], np.zeros(len(samples), dtype=np.float32))
+        track[a:b] = samples[a:b]
+        spans.setdefault(turn["speaker"], []).append((a, b))
+    return truth_of_tracks(tracks, spans)
+
+
+def truth_of_tracks(tracks: dict[str, np.ndarray], spans: dict[str, list[tuple[int, int]]]) -> dict:
+    """The truth from each person's own clean track (float samples, all of one length) and
+    the sample ranges of their utterances: they speak where their track is loud inside an
+    utterance (pauses up to BRIDGE included), and the louder track dominates."""
+    size = int(FRAME * SAMPLE_RATE)
+    frames = min(len(t) for t in tracks.values()) // size
+    energy = {p: (t[:frames * size].reshape(frames, size).astype(np.float64) ** 2).mean(1)
+              for p, t in tracks.items()}
+    active = {}
+    for person, e in energy.items():
+        loud = np.percentile(e[e > 0], 95) if (e > 0).any() else 0.0
+        inside = np.zeros(frames, dtype=bool)
+        for a, b in spans[person]:
+            inside[a // size:-(-b // size)] = True
+        active[person] = _bridge(e > loud * 10 ** (-SILENCE_DB / 10), int(BRIDGE / FRAME)) & inside
+    people = list(tracks)
+    stacked = np.stack([np.where(active[p], energy[p], -1.0) for p in people])
+    top = np.where(stacked.max(0) >= 0, stacked.argmax(0), -1)
+    return {"speech": {p: [[round(a * FRAME, 2), round(b * FRAME, 2)] for a, b in _runs(active[p])]
+                       for p in people},
+            "dominant": [[round(a * FRAME, 2), round(b * FRAME, 2), people[v]]
+                         for a, b, v in _value_runs(top) if v >= 0]}
 
 
 def truth_of_rttm(text: str, names: dict[str, str] | None = None) -> dict:

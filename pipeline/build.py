@@ -91,9 +91,10 @@ def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False,
             return hear(project, folder, site, force)
 
         heard = _in_parallel(hear_one, folders, jobs or os.cpu_count() or 1)
-        for folder, hearing in zip(folders, heard):
+        for n, (folder, hearing) in enumerate(zip(folders, heard)):
             try:
-                posts.append(finish(project, hearing.result(), report))
+                later = {f.name for f in folders[n + 1:]}  # their voice prints are not settled yet
+                posts.append(finish(project, hearing.result(), report, later))
                 report.published.append(folder.name)
             except KeyboardInterrupt:
                 raise Interrupted([f.name for f in folders if f.name in working], report) from None
@@ -129,10 +130,12 @@ def hear(project: Project, folder: Path, site: Site, force: bool = False) -> Hea
     return Heard(card, fetched, prepared, out, machine, before, voiceprints)
 
 
-def finish(project: Project, heard: Heard, report: Report) -> Post:
-    """corrections -> export -> chapters -> quotes, for an interview whose expensive stages ran."""
+def finish(project: Project, heard: Heard, report: Report, later: set[str] = frozenset()) -> Post:
+    """voices recognised -> corrections -> export -> chapters -> quotes, for an interview whose
+    expensive stages ran (`later`: interviews published after it in this run)."""
     card, out = heard.card, heard.out
-    transcript = corrections.run(card, heard.machine, out)
+    machine = speakers.recognise(card, heard.machine, out, heard.voiceprints, later)
+    transcript = corrections.run(card, machine, out)
     card = corrections.renamed_people(card, transcript, out)  # an editor's renames reach the page
     speakers.learn(card, transcript, out, heard.voiceprints)  # ... and name the voice prints
     export.run(card, transcript, out)

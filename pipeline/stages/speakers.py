@@ -149,10 +149,10 @@ def run(card: Card, prepared: Prepared, transcript: Transcript, folder: Path,
         voiceprints: Path | None = None) -> Transcript:
     """The speakers stage: name the speaker of every segment, splitting segments where the
     voice changes. Voices are found once per transcript and voice count (cached in
-    speakers.json, with the names given); names come from the card and the voice prints in
-    `voiceprints` (None: not kept) every time, so renaming a speaker costs no audio work.
-    Recordings made one per person (prepared.tracks) say who speaks when themselves: no
-    voices are guessed."""
+    speakers.json, with the names given; their voice prints kept in `voiceprints`, None: not
+    kept); names come from the card every time, so renaming a speaker costs no audio work
+    (recognise() then names the voices known from other interviews). Recordings made one
+    per person (prepared.tracks) say who speaks when themselves: no voices are guessed."""
     if not transcript.segments:
         return transcript
     stamps, registry = Stamps(folder), Registry(voiceprints)
@@ -166,35 +166,46 @@ def run(card: Card, prepared: Prepared, transcript: Transcript, folder: Path,
     units = len(_unit_times(transcript))
     if len(found.get("words", [])) != units:
         found, seconds = _find(card, prepared, transcript, count, registry)
-        write_json(path, found)
         stamps.record("speakers", key, seconds=seconds)
-    voices = [int(v.rsplit("_", 1)[1]) - 1 for v in found["words"]]
-    stats = voice_stats(transcript, voices)
-    if prepared.tracks:
-        names, recognised = {v: prepared.tracks[v][0] for v in stats}, {}
-    else:
-        recognised = _recognise(card, registry, found)
-        names = name_voices(card, stats, {int(v.rsplit("_", 1)[1]) - 1: r["name"] for v, r in recognised.items()})
-        registry.name(card.slug, {voice_id(v): name for v, name in names.items()})
-    labelled = apply(transcript, voices, names)
-    write_json(path, {**found, "names": {voice_id(v): names[v] for v in sorted(names)},
-                      "voices": {voice_id(v): _describe(stats[v], names[v]) for v in sorted(stats)},
-                      "recognised": recognised})
-    return labelled
+    found["tracks" if prepared.tracks else "recognised"] = (
+        [speaker for speaker, _ in prepared.tracks] if prepared.tracks else found.get("recognised", {}))
+    return _named(card, transcript, found, path)
 
 
-def _recognise(card: Card, registry: Registry, found: dict) -> dict[str, dict]:
-    """Voice id -> {name, similarity, runner_up} for the voices recognised from other
-    interviews; the log says so whenever that changes."""
+def recognise(card: Card, labelled: Transcript, folder: Path, voiceprints: Path | None,
+              busy: set[str] = frozenset()) -> Transcript:
+    """The labelled transcript with the voices that sound like people named in other
+    interviews given their names (the log says who and how sure). Interviews in `busy` (being
+    published now, after this one) are not asked: what they know is not settled yet, and
+    publish must give the same names however its work interleaves."""
+    found = read_json(folder / "speakers.json", {})
+    registry = Registry(voiceprints)
+    if not found.get("words") or found.get("tracks") is not None or not registry.on:
+        return labelled
     people = [card.interviewer, *card.guests, *card.speakers.names, *(n for _, n in card.speakers.rename)]
     recognised = {voice: {"name": r.name, "similarity": r.similarity, "runner_up": r.runner_up}
-                  for voice, r in registry.recognise(card.slug, [p for p in people if p]).items()}
-    if recognised != found.get("recognised"):
+                  for voice, r in registry.recognise(card.slug, [p for p in people if p], busy).items()}
+    if recognised != found.get("recognised", {}):
         for voice, r in recognised.items():
             other = f"; the other voice {r['runner_up']:.2f}" if r["runner_up"] > -1 else ""
             log.info("%s: recognised %s by voice (%s, similarity %.2f to the voice print from "
                      "other interviews%s)", card.slug, r["name"], voice, r["similarity"], other)
-    return recognised
+    return _named(card, labelled, {**found, "recognised": recognised}, folder / "speakers.json")
+
+
+def _named(card: Card, transcript: Transcript, found: dict, path: Path) -> Transcript:
+    """The transcript split and named by the voices of speakers.json (written back with the
+    names): the tracks' speakers, or the card's people and those recognised by voice."""
+    voices = [int(v.rsplit("_", 1)[1]) - 1 for v in found["words"]]
+    stats = voice_stats(transcript, voices)
+    if found.get("tracks") is not None:
+        names = {v: found["tracks"][v] for v in stats}
+    else:
+        recognised = {int(v.rsplit("_", 1)[1]) - 1: r["name"] for v, r in found.get("recognised", {}).items()}
+        names = name_voices(card, stats, recognised)
+    write_json(path, {**found, "names": {voice_id(v): names[v] for v in sorted(names)},
+                      "voices": {voice_id(v): _describe(stats[v], names[v]) for v in sorted(stats)}})
+    return apply(transcript, voices, names)
 
 
 def learn(card: Card, transcript: Transcript, folder: Path, voiceprints: Path | None) -> None:
@@ -247,8 +258,6 @@ def _find(card: Card, prepared: Prepared, transcript: Transcript, count: int | N
     log.info("%s: told %d voice(s) %s in %.1f s", card.slug, voices.count, how, seconds)
     found = {"count": voices.count, "estimated": voices.estimated, "words": words,
              "timeline": _timeline(voices)}
-    if prepared.tracks:
-        found["tracks"] = [speaker for speaker, _ in prepared.tracks]
     return found, seconds
 
 

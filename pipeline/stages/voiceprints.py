@@ -57,11 +57,11 @@ class Registry:
     def on(self) -> bool:
         return self.folder is not None
 
-    def people(self, except_slug: str) -> dict[str, np.ndarray]:
+    def people(self, except_slugs: set[str]) -> dict[str, np.ndarray]:
         """Every named person's voice print from the other interviews (weighted by speech)."""
         sums: dict[str, np.ndarray] = {}
         for path in sorted(self.folder.glob("*.json")) if self.on and self.folder.is_dir() else []:
-            if path.stem == except_slug:
+            if path.stem in except_slugs:
                 continue
             data = read_json(path, {})
             for voice, name in data.get("names", {}).items():
@@ -92,11 +92,12 @@ class Registry:
     def path(self, slug: str) -> Path | None:
         return self.folder / f"{slug}.json" if self.on else None
 
-    def recognise(self, slug: str, card_people: list[str]) -> dict[str, Recognised]:
+    def recognise(self, slug: str, card_people: list[str], unsettled: set[str] = frozenset()) -> dict[str, Recognised]:
         """Voice id -> who it is, for the voices of this interview that sound like someone
-        known from the others: the card's people when sure enough, anyone else only when very
-        sure. Each person and each voice at most once, the most alike pairs first."""
-        voices, people = self.voices(slug), self.people(slug)
+        known from the others (but the `unsettled` ones): the card's people when sure
+        enough, anyone else only when very sure. Each person and each voice at most once,
+        the most alike pairs first."""
+        voices, people = self.voices(slug), self.people({slug, *unsettled})
         if not voices or not people:
             return {}
         ids = list(voices)
