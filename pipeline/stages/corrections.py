@@ -21,6 +21,7 @@ from pipeline.errors import PipelineError
 from pipeline.files import read_json, sha256_file
 from pipeline.model import Segment, Transcript, Word
 from pipeline.stamps import Stamps
+from pipeline.stages.speakers import names_heard
 from pipeline.timecode import parse_time
 
 log = logging.getLogger(__name__)
@@ -236,13 +237,8 @@ def renamed_people(card: Card, transcript: Transcript, folder: Path) -> Card:
         return card
     found = read_json(folder / "speakers.json", {})
     machine_names = found.get("names", {})
-    spoken: dict[str, dict[str, float]] = {}
-    for start, end, voice in found.get("timeline", []):
-        for seg in transcript.segments:
-            overlap = min(end, seg.end) - max(start, seg.start)
-            if overlap > 0 and seg.speaker and voice in machine_names:
-                said = spoken.setdefault(machine_names[voice], {})
-                said[seg.speaker] = said.get(seg.speaker, 0.0) + overlap
+    spoken = {machine_names[voice]: said for voice, said in names_heard(found, transcript).items()
+              if voice in machine_names}
     on_card = {card.interviewer, *card.guests}
     # A voice given to someone else on the card is a fixed attribution, not a rename.
     renames = {old: new for old, said in spoken.items() if (new := max(said, key=said.get)) not in on_card}

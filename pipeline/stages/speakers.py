@@ -212,21 +212,26 @@ def learn(card: Card, transcript: Transcript, folder: Path, voiceprints: Path | 
     """Record who each voice is as the published transcript names it: an editor's renames in
     transcript.txt then name the voice prints that later interviews are recognised by."""
     registry = Registry(voiceprints)
-    found = read_json(folder / "speakers.json", {})
-    if not registry.on or not found.get("timeline"):
-        return
+    if registry.on:
+        heard = names_heard(read_json(folder / "speakers.json", {}), transcript)
+        registry.name(card.slug, {voice: max(names, key=names.get) for voice, names in heard.items()})
+
+
+def names_heard(found: dict, transcript: Transcript) -> dict[str, dict[str, float]]:
+    """Voice id (of speakers.json's timeline) -> {speaker name: seconds of that voice's speech
+    that the transcript gives them}."""
     starts = [s.start for s in transcript.segments]
     heard: dict[str, dict[str, float]] = {}
-    for start, end, voice in found["timeline"]:
+    for start, end, voice in found.get("timeline", []):
         i = max(bisect.bisect_right(starts, start) - 1, 0)
         while i < len(starts) and transcript.segments[i].start < end:
             seg = transcript.segments[i]
             overlap = min(end, seg.end) - max(start, seg.start)
             if overlap > 0 and seg.speaker:
-                heard.setdefault(voice, {}).setdefault(seg.speaker, 0.0)
-                heard[voice][seg.speaker] += overlap
+                said = heard.setdefault(voice, {})
+                said[seg.speaker] = said.get(seg.speaker, 0.0) + overlap
             i += 1
-    registry.name(card.slug, {voice: max(names, key=names.get) for voice, names in heard.items()})
+    return heard
 
 
 def _find(card: Card, prepared: Prepared, transcript: Transcript, count: int | None,

@@ -14,6 +14,7 @@ turns them off: nothing is then written or read (delete the folder to remove old
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.files import read_json, write_json
+from pipeline.files import read_json, write_text
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class Registry:
     def keep(self, slug: str, prints: dict[str, list[float]], seconds: dict[str, float]) -> None:
         """Keep this interview's voice prints (who they are is not known yet)."""
         if self.on:
-            write_json(self.folder / f"{slug}.json", {"voices": prints, "seconds": seconds, "names": {}})
+            _write(self.folder / f"{slug}.json", {"voices": prints, "seconds": seconds, "names": {}})
 
     def name(self, slug: str, names: dict[str, str]) -> None:
         """Record who this interview's voices are (only real names count)."""
@@ -87,7 +88,7 @@ class Registry:
         data = read_json(path, {}) if path else {}
         named = {voice: name for voice, name in names.items() if is_person(name) and voice in data.get("voices", {})}
         if data and data.get("names") != named:
-            write_json(path, {**data, "names": named})
+            _write(path, {**data, "names": named})
 
     def path(self, slug: str) -> Path | None:
         return self.folder / f"{slug}.json" if self.on else None
@@ -117,6 +118,11 @@ class Registry:
 def is_person(name: str | None) -> bool:
     """A real name, not the placeholder of a voice nobody named."""
     return bool(name) and not _UNNAMED.match(name)
+
+
+def _write(path: Path, data: dict) -> None:
+    """One line: 256 numbers a voice would be 256 lines pretty-printed."""
+    write_text(path, json.dumps(data, ensure_ascii=False) + "\n")
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
