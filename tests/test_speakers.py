@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import yaml
 
-from bench import conversation, diarization
+from bench import conversation, diarization, recordings
 from bench.synth import load_script, synthesize_interview
 from bench.wer import contains
 from conftest import SAMPLE, add_interview, words_of, write_card
@@ -293,6 +293,31 @@ def test_voices_in_real_talk(talk, kind, right, der):
 
 
 @pytest.fixture(scope="session")
+def recorded(tmp_path_factory) -> Path:
+    """Real recordings from registry packages (pip and npm fetch them; nothing is committed)."""
+    return tmp_path_factory.mktemp("recordings")
+
+
+def test_a_real_telephone_call_between_two_women(recorded):
+    """pyannote.audio's sample: the issue's call, where one voice took all of it (49.6 %)."""
+    call = recordings.phone_call(recorded)
+    truth = diarization.truth_of_rttm(call["rttm"].read_text(), recordings.CALL_NAMES)
+    found = voices.find_voices(read_samples(call["wav"]), 2)
+    named, error = _best_named(truth, found, ["Diane", "Sheila"])
+    print(f"\nreal telephone call: {named:.1%} of speech time to the right voice, DER {error:.1%}")
+    assert found.count == 2 and named >= 0.85 and error <= 0.25
+
+
+def test_a_real_voice_answering_without_pauses(recorded):
+    """whisper.cpp's jfk.wav answering a generated host, "Go on." between two phrases."""
+    wav, truth = recordings.jfk_conversation(recorded)
+    found = voices.find_voices(read_samples(wav), 2)
+    named, error = _best_named(truth, found, ["Host", "Kennedy"])
+    print(f"\nKennedy and a host: {named:.1%} of speech time to the right voice, DER {error:.1%}")
+    assert named >= 0.9 and error <= 0.15
+
+
+@pytest.fixture(scope="session")
 def phone_interview(tmp_path_factory, talk) -> dict:
     """A rapid-fire telephone interview (no pauses, interruptions, backchannels, GSM line,
     noise), published from an MP3 by `pipeline publish`."""
@@ -503,3 +528,31 @@ def test_renames_reach_the_header_feeds_and_search_and_typos_are_reported(short_
     assert found.exit_code == 0 and json.loads(found.stdout)
     assert json.loads(run_cli(project, "search", "people", "--speaker", "Helen Ward-Jones",
                               "--format", "json").stdout)
+
+
+def test_card_sources_field_is_checked(tmp_path):
+    folder = tmp_path / "call"
+    folder.mkdir()
+    for name in ("a.wav", "b.wav"):
+        (folder / name).write_bytes(b"")
+    base = {"title": "T", "date": "2026-01-01"}
+    a, b = {"speaker": "Ann", "file": "a.wav"}, {"speaker": "Bob", "file": "b.wav"}
+    for fields, expected in [
+        ({"source": "a.wav", "sources": [a, b]}, "either 'source'"),
+        ({}, "'source' is required"),
+        ({"sources": [a]}, "fewer than two"),
+        ({"sources": [a, {"file": "b.wav"}]}, "item 2 must be a mapping with 'speaker' and 'file'"),
+        ({"sources": [a, {**b, "channel": 0}]}, "'channel' must be a channel number"),
+        ({"sources": [a, {**b, "speaker": "Ann"}]}, "names Ann twice"),
+        ({"sources": [{**a, "channel": 1}, {**b, "file": "a.wav", "channel": 1}]}, "channel 1 of 'a.wav' to two people"),
+        ({"sources": [a, {**b, "file": "../b.wav"}]}, "inside the card's folder"),
+        ({"sources": [a, {**b, "file": "c.wav"}]}, "'c.wav' for Bob, but there is no such file"),
+    ]:
+        (folder / "interview.yaml").write_text(yaml.safe_dump({**base, **fields}))
+        with pytest.raises(CardError) as error:
+            load_card(folder)
+        assert expected in error.value.message, (fields, error.value.message)
+    (folder / "interview.yaml").write_text(yaml.safe_dump({**base, "sources": [a, {**b, "channel": 2}]}))
+    card = load_card(folder)
+    assert [(t.speaker, t.file, t.channel) for t in card.sources] == [("Ann", "a.wav", None), ("Bob", "b.wav", 2)]
+    assert card.source == ""
