@@ -167,8 +167,8 @@ def run(card: Card, prepared: Prepared, transcript: Transcript, folder: Path,
     if len(found.get("words", [])) != units:
         found, seconds = _find(card, prepared, transcript, count, registry)
         stamps.record("speakers", key, seconds=seconds)
-    found["tracks" if prepared.tracks else "recognised"] = (
-        [speaker for speaker, _ in prepared.tracks] if prepared.tracks else found.get("recognised", {}))
+    if prepared.tracks:  # who is on which track may have been renamed on the card since
+        found["tracks"] = [speaker for speaker, _ in prepared.tracks]
     return _named(card, transcript, found, path)
 
 

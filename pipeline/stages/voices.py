@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -99,9 +100,15 @@ def find_voices(samples: np.ndarray, count: int | None = None) -> Voices:
     from threadpoolctl import threadpool_limits
 
     # One BLAS thread, as for the encoder: on the shared 2-core machine two threads made the
-    # eigen-decomposition 3x and the mixtures' products 10x slower.
-    with threadpool_limits(1):
+    # eigen-decomposition 3x and the mixtures' products 10x slower. Thread counts are global,
+    # so interviews published side by side take turns here: one that restored them while the
+    # other worked gave that one other numbers (a killed publish then recovered to another
+    # speakers.json than an uninterrupted one).
+    with _ONE_AT_A_TIME, threadpool_limits(1):
         return _find_voices(samples, count)
+
+
+_ONE_AT_A_TIME = threading.Lock()
 
 
 def _find_voices(samples: np.ndarray, count: int | None) -> Voices:
@@ -216,11 +223,6 @@ def _stretch_of(voiced: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
 
 # --- the voice encoder ------------------------------------------------------------------------
 
-def embed(samples: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
-    """One L2-normed voice embedding per frame range."""
-    return embed_mel(mel_spectrogram(normalize_volume(samples)), spans)
-
-
 def _embed_windows(mel: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
     """An embedding for every window. A long interview has windows enough to tell its voices
     apart from half of them: past EMBED_ALL windows only every other one is embedded (the
@@ -238,7 +240,8 @@ def _embed_windows(mel: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
 
 
 def embed_mel(mel: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
-    """embed() from the mel spectrogram, in batches of windows of equal length."""
+    """One L2-normed voice embedding per frame range of the mel spectrogram, in batches of
+    windows of equal length."""
     import torch
 
     encoder = _encoder()
