@@ -511,10 +511,11 @@ def test_renames_reach_the_header_feeds_and_search_and_typos_are_reported(short_
     edited = [p.replace("Helen Ward:", "Helen Ward-Jones:").replace("Daniel Hughes:", "Daniel Hughse:")
               for p in paragraphs]
     txt.write_text("\n\n".join(edited))
+    line = next(n for n, text in enumerate(txt.read_text().splitlines(), 1) if "Daniel Hughse:" in text)
     result = run_cli(project, "publish")
     assert result.exit_code == 0, result.output
-    assert f"{txt} line 1: 'Daniel Hughse' is not a name this interview knows; taken as a probable typo of " \
-           "'Daniel Hughes'" in result.stderr
+    assert f"{txt} line {line}: 'Daniel Hughse' is not a name this interview knows; taken as a probable " \
+           "typo of 'Daniel Hughes'" in result.stderr
     page = (project / "site" / "renamed" / "index.html").read_text()
     header = page.split('<dl class="people">')[1].split("</dl>")[0]
     assert "Helen Ward-Jones" in header and "Helen Ward<" not in header and "Daniel Hughes" in header
