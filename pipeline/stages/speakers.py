@@ -457,8 +457,7 @@ def run(card: Card, prepared: Prepared, transcript: Transcript, folder: Path) ->
     audio = prepared.audio
     stamps = Stamps(folder)
     count = voice_count(card)
-    key = stamps.key(files=[audio], words=_words_digest(transcript), count=count,
-                     versions=_versions())
+    key = stage_key(card, audio, transcript, folder)
     path = folder / "speakers.json"
     found = read_json(path, {}) if stamps.is_fresh("speakers", key, [path]) else {}
     units = len(_unit_times(transcript))
@@ -466,13 +465,37 @@ def run(card: Card, prepared: Prepared, transcript: Transcript, folder: Path) ->
         found, seconds = _find(card, audio, transcript, count)
         write_json(path, found)
         stamps.record("speakers", key, seconds=seconds)
-    voices = [int(v.rsplit("_", 1)[1]) - 1 for v in found["words"]]
-    stats = voice_stats(transcript, voices)
-    names = name_voices(card, stats)
+    voices, stats, names = _named(card, transcript, found)
     labelled = apply(transcript, voices, names)
     write_json(path, {**found, "names": {voice_id(v): names[v] for v in sorted(names)},
                       "voices": {voice_id(v): _describe(stats[v], names[v]) for v in sorted(stats)}})
     return labelled
+
+
+def stage_key(card: Card, audio: Path, transcript: Transcript, folder: Path) -> str:
+    """What the voices depend on: the audio, the words and their times, how many voices the
+    card asks for, and the tools (`pipeline status` compares it without doing the work)."""
+    return Stamps(folder).key(files=[audio], words=_words_digest(transcript),
+                              count=voice_count(card), versions=_versions())
+
+
+def labelled(card: Card, transcript: Transcript, found: dict) -> Transcript | None:
+    """The machine's transcript named as run() names it, from speakers.json's voices and the
+    card as it is now: no audio work (the studio and `pipeline status` use it). None when
+    speakers.json does not belong to these words."""
+    if not transcript.segments:
+        return transcript
+    if len(found.get("words", [])) != len(_unit_times(transcript)):
+        return None
+    voices, _, names = _named(card, transcript, found)
+    return apply(transcript, voices, names)
+
+
+def _named(card: Card, transcript: Transcript, found: dict):
+    """The voice of each word, each voice's statistics and its name from the card."""
+    voices = [int(v.rsplit("_", 1)[1]) - 1 for v in found["words"]]
+    stats = voice_stats(transcript, voices)
+    return voices, stats, name_voices(card, stats)
 
 
 def _find(card: Card, audio: Path, transcript: Transcript, count: int | None) -> tuple[dict, float]:
