@@ -1,4 +1,4 @@
-"""The command line: `pipeline new`, `publish`, `status`, `serve`, `search` and `convert`.
+"""The command line: `pipeline new`, `publish`, `status`, `edit`, `serve`, `search` and `convert`.
 
 One module per command. Each imports the stages and libraries it needs inside the command,
 so `pipeline --help` and the light commands start at once.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli import convert, new, publish, search, serve, status
+from pipeline.cli import convert, edit, new, publish, search, serve, status
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,7 +36,7 @@ def cli(ctx: click.Context, root: Path, verbose: int, quiet: bool) -> None:
     ctx.obj = Project(root.resolve())
 
 
-for module in (new, publish, status, serve, search, convert):
+for module in (new, publish, status, edit, serve, search, convert):
     cli.add_command(module.command)
 
 
