@@ -49,8 +49,9 @@ def status(project: Project) -> list[InterviewStatus]:
     return [one(project, folder, site) for folder in project.card_folders()]
 
 
-def one(project: Project, folder: Path, site) -> InterviewStatus:
-    """The state of the interview whose card is in `folder`."""
+def one(project: Project, folder: Path, site, count: bool = True) -> InterviewStatus:
+    """The state of the interview whose card is in `folder`; `count`: also the places its
+    review queue holds (which loads its transcript)."""
     result = InterviewStatus(folder.name)
     result.error = read_json(folder / ".stamps" / "failed.json", {}).get("error")
     try:
@@ -81,7 +82,7 @@ def one(project: Project, folder: Path, site) -> InterviewStatus:
     if _card_changed(card):
         result.unpublished.append(str(card.path.relative_to(project.root)))
     result.last_edit = _last_edit([txt, card.path] if edited else [card.path])
-    if result.stages["speakers"] in ("done", "stale") and result.stages["corrections"] != "failed":
+    if count and result.stages["speakers"] in ("done", "stale") and result.stages["corrections"] != "failed":
         result.to_check = to_check(project, card)
     return result
 

@@ -283,7 +283,8 @@ def test_a_name_on_the_card_misheard_is_a_suspect_with_the_name_as_fix():
     """As tiny.en heard the sample's "Northfield Borough Council" (in its card's intro)."""
     text = "the leader of Northfield for a council. Yes, Northfield Borough Council again, Helen Ward."
     words = [Word(float(i), i + 0.5, f" {t}", 0.9) for i, t in enumerate(text.split())]
-    found = suspects._misheard_names(words, ["Northfield Borough Council", "Helen Ward"])
+    found = suspects._misheard_names([suspects._norm(w.word) for w in words],
+                                     ["Northfield Borough Council", "Helen Ward"])
     assert found == {3: "Northfield Borough Council", 4: "Northfield Borough Council",
                      5: "Northfield Borough Council", 6: "Northfield Borough Council"}
     queue = suspects.find([document.Paragraph(0.0, "Ann Lee", text, words)],
@@ -295,7 +296,7 @@ def test_a_name_on_the_card_misheard_is_a_suspect_with_the_name_as_fix():
 def test_loops_over_silence_and_speaker_changes_are_found():
     words = [Word(float(i), i + 0.5, f" {t}", 0.9) for i, t in enumerate(
         "we will we will we will rock you and then".split())]
-    assert suspects._loops(words) == list(range(6))
+    assert suspects._loops([suspects._norm(w.word) for w in words]) == list(range(6))
     assert suspects._over_silence(words, [(0.0, 6.0)]) == [7, 8, 9]
     said = [Word(float(i), i + 0.5, f" {t}", 0.9) for i, t in enumerate("we will rock you. And then".split())]
     turns = [document.Paragraph(0.0, "Ann Lee", "we will", said[:2]),

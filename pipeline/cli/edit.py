@@ -63,7 +63,7 @@ def command(project, slug: str | None, port: int, bind: str, no_browser: bool,
     sock.listen(64)
     port = sock.getsockname()[1]
     token = new_token()
-    app = create_app(project, token, port, hosts, second_opinion)
+    app = create_app(project, token, port, hosts, second_opinion, warm=slug)
     host = f"[{bind}]" if ":" in bind else bind
     url = f"http://{host}:{port}/" + (f"i/{slug}/" if slug else "") + f"?token={token}"
     click.echo(f"The studio for {project.root} is at\n    {url}\n(open it in a browser; Ctrl-C stops it)",

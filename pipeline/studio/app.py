@@ -19,6 +19,7 @@ shape of Jupyter's:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import html
@@ -28,6 +29,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode
@@ -45,7 +47,8 @@ from pipeline.config import load_card, load_site, transcribe_settings
 from pipeline.errors import CardError, PipelineError
 from pipeline.files import read_json, within
 from pipeline.project import Project
-from pipeline.stages import chapters, prepare, quotes
+from pipeline.stages import chapters, corrections, prepare, quotes
+from pipeline.stages.transcribe import MACHINE_TRANSCRIPT
 from pipeline.studio import card as card_fields
 from pipeline.studio import document, review, second
 from pipeline.timecode import clock
@@ -69,6 +72,17 @@ class Job:
     state: str = "running"  # running, published, failed, refused
     message: str = ""
     started: float = field(default_factory=time.time)
+
+
+@dataclass
+class _Loaded:
+    """An interview as the studio last loaded it, and the files' state it was loaded from."""
+
+    key: tuple
+    card: object
+    doc: document.Document
+    queue: Future  # of its review queue
+    data: str | None = None  # the page script's data, as JSON, once made
 
 
 class _JobLog(logging.Handler):
@@ -96,7 +110,9 @@ class Studio:
         self.jobs: dict[str, Job] = {}
         self.second: dict[str, str] = {}  # slug -> running, done, failed: message
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple] = {}
+        self._cache: dict[str, _Loaded] = {}
+        self._machines: dict[str, tuple[tuple, object]] = {}
+        self._pool = ThreadPoolExecutor(2, thread_name_prefix="studio-queue")
         from jinja2 import Environment, FileSystemLoader, select_autoescape
 
         self.templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(
@@ -112,20 +128,78 @@ class Studio:
             raise HTTPException(404, f"There is no interview '{slug}' in this project.")
         return load_card(folders[slug])
 
+    def opened(self, slug: str):
+        """(card, document) of an interview; its review queue starts in the background (the
+        page's script asks for it a moment later)."""
+        entry = self._entry(slug)
+        return entry.card, entry.doc
+
     def loaded(self, slug: str):
-        """(card, document, queue) for an interview, reused while its files are unchanged."""
+        """(card, document, review queue) of an interview."""
+        entry = self._entry(slug)
+        return entry.card, entry.doc, entry.queue.result()
+
+    def _entry(self, slug: str) -> _Loaded:
+        """The interview as loaded last, while its files are unchanged; else loaded now."""
         card = self.card(slug)
         out = self.project.transcript_folder(slug)
         files = [card.path, out / document.EDITABLE, out / "transcript.machine.json",
                  out / "speakers.json", out / review.FILE, out / second.FILE]
         key = tuple((p.stat().st_mtime_ns, p.stat().st_size) if p.is_file() else None for p in files)
-        cached = self._cache.get(slug)
+        with self._lock:
+            cached = self._cache.get(slug)
+        if cached and cached.key == key:
+            return cached
+        doc = document.load(self.project, card, self.machine(card))
+        entry = _Loaded(key, card, doc, self._pool.submit(review.queue, doc))
+        with self._lock:
+            self._cache[slug] = entry
+        return entry
+
+    def machine(self, card):
+        """The machine's words named from the card, as the studio loaded them last while the
+        files they come from are unchanged (saves then need not read 20,000 words again)."""
+        out = self.project.transcript_folder(card.slug)
+        files = [card.path, out / "transcript.machine.json", out / "speakers.json"]
+        key = tuple((p.stat().st_mtime_ns, p.stat().st_size) if p.is_file() else None for p in files)
+        with self._lock:
+            cached = self._machines.get(card.slug)
         if cached and cached[0] == key:
-            return cached[1:]
-        doc = document.load(self.project, card)
-        found = review.queue(doc)
-        self._cache[slug] = (key, card, doc, found)
-        return card, doc, found
+            return cached[1]
+        machine = document.machine_transcript(out, card)
+        with self._lock:
+            self._machines[card.slug] = (key, machine)
+        return machine
+
+    def data(self, slug: str) -> _Loaded:
+        """The interview with its page data made (once while its files are unchanged)."""
+        entry = self._entry(slug)
+        if entry.data is None:
+            found = entry.queue.result()
+            entry.data = json.dumps(_document_data(self, entry.card, entry.doc, found),
+                                    ensure_ascii=False, separators=(",", ":"))
+        return entry
+
+    def warm(self, slug: str) -> None:
+        """Load an interview and make its page data in the background."""
+        def work():
+            try:
+                self.data(slug)
+            except Exception as e:  # the page's script is told when it asks
+                log.debug("%s: not loaded ahead: %s", slug, e)
+        threading.Thread(target=work, name=f"studio-warm-{slug}", daemon=True).start()
+
+    def to_check(self, slug: str) -> int | None:
+        """Places left in an interview's review queue (None before it has a transcript)."""
+        try:
+            return len(self.loaded(slug)[2])
+        except PipelineError:
+            return None
+
+    def forget(self, slug: str) -> None:
+        """Its files changed (a save, a publish): load it again when next asked."""
+        with self._lock:
+            self._cache.pop(slug, None)
 
     def render(self, name: str, **values) -> str:
         return self.templates.get_template(name).render(csrf=self.csrf, **values)
@@ -169,7 +243,7 @@ class Studio:
         finally:
             root.removeHandler(handler)
             root.setLevel(level)
-            self._cache.pop(job.slug, None)
+            self.forget(job.slug)
 
     def hear_again(self, slug: str) -> str:
         """Start the second opinion for an interview in the background (once)."""
@@ -200,7 +274,7 @@ class Studio:
             log.warning("%s: the second opinion failed: %s", slug, e)
             self.second[slug] = f"failed: {getattr(e, 'message', None) or e}"
         finally:
-            self._cache.pop(slug, None)
+            self.forget(slug)
 
     def second_state(self, slug: str, doc) -> str:
         prepared = prepare.last_prepared(doc.card.folder)
@@ -265,10 +339,13 @@ def _refusal(status: int, title: str, text_html: str) -> HTMLResponse:
 # --- pages ----------------------------------------------------------------------------------
 
 def create_app(project: Project, token: str, port: int, hosts: list[str],
-               second_opinion: bool = True) -> Starlette:
+               second_opinion: bool = True, warm: str | None = None) -> Starlette:
     """The studio for one project, answering only to `hosts` and to requests with `token`;
-    `second_opinion`: let Whisper base listen to each interview opened, in the background."""
+    `second_opinion`: let Whisper base listen to each interview opened, in the background;
+    `warm`: an interview to load at once, while the browser starts."""
     studio = Studio(project, token, port, second_opinion)
+    if warm:
+        studio.warm(warm)
 
     async def not_found(request: Request, exc: HTTPException) -> Response:
         if request.url.path.startswith("/i/") and request.url.path.rstrip("/").count("/") > 2:
@@ -308,33 +385,48 @@ def _interviews(studio: Studio) -> list:
     from pipeline import status as status_of
 
     site = load_site(studio.project.root)
-    return [status_of.one(studio.project, folder, site) for folder in studio.project.card_folders()]
+    rows = [status_of.one(studio.project, folder, site, count=False) for folder in studio.project.card_folders()]
+    for row in rows:  # loaded once for the list and for the page (then opening one is quick)
+        if row.stages.get("speakers") in ("done", "stale") and row.stages.get("corrections") != "failed":
+            row.to_check = studio.to_check(row.slug)
+    return rows
+
+
+@functools.cache
+def _static_file(name: str) -> bytes:
+    return (TEMPLATES / "static" / name).read_bytes()
 
 
 async def _static(request: Request) -> Response:
     name = request.path_params["name"]
     if name not in STATIC:  # a fixed list of the studio's own files, never a path
         raise HTTPException(404, "No such file.")
-    return FileResponse(TEMPLATES / "static" / name, media_type=STATIC[name],
-                        headers={"Cache-Control": "no-cache"})
+    return Response(_static_file(name), media_type=STATIC[name], headers={"Cache-Control": "no-cache"})
 
 
 async def _interview(studio: Studio, request: Request) -> Response:
     from starlette.concurrency import run_in_threadpool
 
     slug = request.path_params["slug"]
+    card = await run_in_threadpool(studio.card, slug)
+    out = studio.project.transcript_folder(slug)
+    read = "read" in request.query_params
+    page = {"card": card, "doc": None, "missing": None, "read": read,
+            "media": _media_kind(prepare.last_prepared(card.folder))}
+    if not (out / MACHINE_TRANSCRIPT).is_file():
+        page["missing"] = (f"{slug}: there is no transcript yet. Publish the interview first; then "
+                           "its words can be checked here.")
+        return HTMLResponse(studio.render("interview.html", owner=None, **page))
     try:
-        card, doc, found = await run_in_threadpool(studio.loaded, slug)
-    except document.NotTranscribed as e:
-        card = await run_in_threadpool(studio.card, slug)
-        return HTMLResponse(studio.render("interview.html", card=card, doc=None, missing=e.message,
-                                          media=None))
-    except PipelineError as e:  # an editor's transcript.txt that cannot be read, a broken card
+        if read:  # the read-only view, for a browser without JavaScript
+            page["doc"] = (await run_in_threadpool(studio.opened, slug))[1]
+        owner = "editor" if corrections.edited_transcript(out) else "machine"
+    except PipelineError as e:  # an editor's transcript.txt that cannot be read, a link out
         return HTMLResponse(studio.render("error.html", title="This interview cannot be opened",
                                           message=e.message), status_code=422)
-    prepared = prepare.last_prepared(card.folder)
-    return HTMLResponse(studio.render("interview.html", card=card, doc=doc, missing=None,
-                                      media=_media_kind(prepared)))
+    if not read:  # the page's script asks for its data in a moment: start on it now
+        studio.warm(slug)
+    return HTMLResponse(studio.render("interview.html", owner=owner, **page))
 
 
 def _media_kind(prepared) -> dict | None:
@@ -366,12 +458,14 @@ async def _data(studio: Studio, request: Request) -> Response:
 
     slug = request.path_params["slug"]
     try:
-        card, doc, found = await run_in_threadpool(studio.loaded, slug)
+        entry = await run_in_threadpool(studio.data, slug)
     except PipelineError as e:
         return JSONResponse({"error": e.message}, status_code=422)
-    data = await run_in_threadpool(_document_data, studio, card, doc, found)
-    return Response(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-                    media_type="application/json", headers={"Cache-Control": "no-store"})
+    # What changes without the files changing (the second opinion, a publish) goes in front.
+    now = json.dumps({"second": studio.second_state(slug, entry.doc),
+                      "publish": _job_dict(studio.jobs.get(slug))}, separators=(",", ":"))
+    return Response(now[:-1] + "," + entry.data[1:], media_type="application/json",
+                    headers={"Cache-Control": "no-store"})
 
 
 def _document_data(studio: Studio, card, doc, found) -> dict:
@@ -400,8 +494,6 @@ def _document_data(studio: Studio, card, doc, found) -> dict:
                    "pin": list(card.quotes.pin), "drop": list(card.quotes.drop)},
         "voices": [{"id": vid, "name": speakers_json.get("names", {}).get(vid, vid),
                     "seconds": v.get("seconds", 0)} for vid, v in (speakers_json.get("voices") or {}).items()],
-        "second": studio.second_state(card.slug, doc),
-        "publish": _job_dict(studio.jobs.get(card.slug)),
     }
 
 
@@ -425,12 +517,13 @@ async def _save_transcript(studio: Studio, request: Request) -> Response:
         paragraphs = document.paragraphs_from(body.get("paragraphs") or [])
         tail = [str(c) for c in body.get("tail") or [] if str(c).startswith("# ")]
         result = await run_in_threadpool(document.save, studio.project, card, paragraphs, tail,
-                                         body.get("version"), bool(body.get("force")))
+                                         body.get("version"), bool(body.get("force")),
+                                         studio.machine(card))
     except PipelineError as e:  # refused: publish would not read it as the editor meant it
         return JSONResponse({"refused": e.message}, status_code=422)
     if isinstance(result, document.Conflict):
         return JSONResponse(_conflict(result), status_code=409)
-    studio._cache.pop(slug, None)
+    studio.forget(slug)
     return JSONResponse({"written": result.written, "version": result.version, "owner": result.owner})
 
 
@@ -456,7 +549,7 @@ async def _save_card(studio: Studio, request: Request) -> Response:
                             status_code=422)
     if isinstance(result, document.Conflict):
         return JSONResponse(_conflict(result), status_code=409)
-    studio._cache.pop(slug, None)
+    studio.forget(slug)
     return JSONResponse({"version": result.version})
 
 

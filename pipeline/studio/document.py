@@ -108,10 +108,20 @@ def machine_transcript(out: Path, card: Card) -> Transcript | None:
     return speakers.labelled(card, machine, read_json(out / "speakers.json", {}) or {}) or machine
 
 
-def load(project: Project, card: Card) -> Document:
-    """The document publish would use next for this interview."""
+def load(project: Project, card: Card, machine: Transcript | None = None) -> Document:
+    """The document publish would use next for this interview (`machine`: its machine
+    transcript, when the caller has it already)."""
+    machine, owner, version, text = _current(project, card, machine)
     out = project.transcript_folder(card.slug)
-    machine = machine_transcript(out, card)
+    paragraphs, tail = _read(text, machine, out / EDITABLE, corrections.known_names(card, machine))
+    return Document(card, machine, paragraphs, tail, owner, version, out)
+
+
+def _current(project: Project, card: Card, machine: Transcript | None):
+    """(machine transcript, whose transcript.txt is, its hash, its text as the studio reads
+    it): the editor's file, or what export writes next without the machine's mark."""
+    out = project.transcript_folder(card.slug)
+    machine = machine or machine_transcript(out, card)
     if machine is None:
         raise NotTranscribed(f"{card.slug}: there is no transcript yet. Publish the interview "
                              "first (the Publish button, or `pipeline publish "
@@ -119,11 +129,8 @@ def load(project: Project, card: Card) -> Document:
     path = out / EDITABLE
     version = _version(path, out)
     if corrections.edited_transcript(out):
-        owner, text = "editor", read_editor_text(path)
-    else:  # what export writes next, without the mark that makes it the machine's
-        owner, text = "machine", export.WriteTXT().render(machine).split("\n\n", 1)[1]
-    paragraphs, tail = _read(text, machine, path, corrections.known_names(card, machine))
-    return Document(card, machine, paragraphs, tail, owner, version, out)
+        return machine, "editor", version, read_editor_text(path)
+    return machine, "machine", version, export.WriteTXT().render(machine).split("\n\n", 1)[1]
 
 
 def _version(path: Path, out: Path) -> str | None:
@@ -141,6 +148,18 @@ def _read(text: str, machine: Transcript, path: Path, names: set[str]) -> tuple[
     paragraphs = [Paragraph(p.start, p.speaker, p.text, seg.words, notes)
                   for p, seg, notes in zip(read, aligned, comments)]
     return paragraphs, tail
+
+
+def _as_rendered(text: str, path: Path, names: set[str]) -> str | None:
+    """The text as the studio would write it back (paragraphs on one line, comments before
+    them), to tell a save that changes nothing; None when it cannot be read at all."""
+    try:
+        read = corrections.parse(text, path, names)
+    except corrections.CorrectionError:
+        return None
+    comments, tail = _comments(text, [p.line for p in read])
+    return render([Paragraph(p.start, p.speaker, p.text, comments=notes) for p, notes in zip(read, comments)],
+                  tail)
 
 
 def _comments(text: str, starts: list[int]) -> tuple[list[list[str]], list[str]]:
@@ -197,32 +216,30 @@ class Saved:
 
 
 def save(project: Project, card: Card, paragraphs: list[Paragraph], tail: list[str],
-         version: str | None, force: bool = False) -> Saved | Conflict:
+         version: str | None, force: bool = False, machine: Transcript | None = None) -> Saved | Conflict:
     """Write transcript.txt as the editor's, unless nothing changed. `version` is the file's
     hash when the studio loaded it; a file that changed since is not overwritten (a Conflict
-    comes back) unless `force`."""
+    comes back) unless `force`. `machine`: the machine transcript, when the caller has it."""
     with _saving:
-        now = load(project, card)
+        machine, owner, now, text = _current(project, card, machine)
         mine = render(paragraphs, tail)
-        path = now.folder / EDITABLE
-        if mine == now.text:  # includes "the machine's text, unchanged": leave its file alone
-            return Saved(False, now.version, now.owner)
-        if now.version != version and not force:
-            disk = read_editor_text(path) if now.version else ""
-            return Conflict("transcript.txt", disk, mine, now.version)
-        _check(mine, paragraphs, now, path)
-        raw = path.read_bytes() if now.version else b""
+        path = project.transcript_folder(card.slug) / EDITABLE
+        if mine == _as_rendered(text, path, corrections.known_names(card, machine)):  # its file stays
+            return Saved(False, now, owner)
+        if now != version and not force:
+            return Conflict("transcript.txt", read_editor_text(path) if now else "", mine, now)
+        _check(mine, paragraphs, card, machine, path)
+        raw = path.read_bytes() if now else b""
         newline = "\r\n" if b"\r\n" in raw else "\n"
         data = (BOM if raw.startswith(BOM.encode()) else "") + mine.replace("\n", newline)
         write_bytes(path, data.encode("utf-8"))
         return Saved(True, sha256_file(path), "editor")
 
 
-def _check(text: str, paragraphs: list[Paragraph], now: Document, path: Path) -> None:
+def _check(text: str, paragraphs: list[Paragraph], card: Card, machine: Transcript, path: Path) -> None:
     """Refuse what publish would refuse, or would read otherwise than the editor meant (a
     name it takes for spoken words, a paragraph that becomes two)."""
-    names = corrections.known_names(now.card, now.machine)
-    back = corrections.read(text, now.machine, path, names)
+    back = corrections.read(text, machine, path, corrections.known_names(card, machine))
     problems = []
     for n, (mine, read) in enumerate(zip(paragraphs, back), 1):
         if (mine.speaker, mine.text) != (read.speaker, read.text):

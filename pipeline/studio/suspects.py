@@ -83,10 +83,10 @@ class Suspect:
         return f"{self.start:.1f} {_norm_text(self.text)}"
 
     def to_dict(self) -> dict:
+        """For the page's script (which has the words and their text already)."""
         return {"paragraph": self.paragraph, "first": self.first, "end": self.end,
-                "start": self.start, "stop": self.stop, "text": self.text,
-                "score": round(self.score, 3), "reasons": list(self.reasons.values()),
-                "kinds": list(self.reasons), "heard": self.heard, "key": self.key}
+                "start": round(self.start, 2), "stop": round(self.stop, 2),
+                "reasons": list(self.reasons.values()), "heard": self.heard, "key": self.key}
 
 
 @dataclass
@@ -108,57 +108,68 @@ def find(paragraphs, evidence: Evidence, share: float = QUEUE_SHARE) -> list[Sus
     words = [w for _, _, w in flat]
     if not words:
         return []
-    offsets = {n: k for k, (n, i, _) in enumerate(flat) if i == 0}
-    scores, reasons, readings = _scores(words, evidence.second)
-    named = _misheard_names(words, evidence.names)
-    for k, name in named.items():
-        if words[k].probability < 1.0:
-            scores[k] = 1 - (1 - scores[k]) * (1 - WEIGHTS["misheard"])
-            reasons[k]["misheard"] = REASONS["misheard"].format(name=name)
-    for kind, found in (("silence", _over_silence(words, evidence.voiced)), ("loop", _loops(words)),
-                        ("name", _unknown_names(flat, evidence.known)),
+    tokens = [_norm(w.word) for w in words]
+    kinds, readings = _disagreements(tokens, words, evidence.second) if evidence.second is not None else ({}, None)
+    scores = _scores(words, kinds)
+    named = _misheard_names(tokens, evidence.names)
+    signals: dict[int, list[str]] = {}
+    for kind, found in (("misheard", named), ("silence", _over_silence(words, evidence.voiced)),
+                        ("loop", _loops(tokens)), ("name", _unknown_names(flat, tokens, evidence.known)),
                         ("speaker", _speaker_changes(paragraphs))):
         for k in found:
             if words[k].probability < 1.0:  # never the editor's own words
                 scores[k] = 1 - (1 - scores[k]) * (1 - WEIGHTS[kind])
-                reasons[k][kind] = REASONS[kind]
+                signals.setdefault(k, []).append(kind)
     # The most doubtful words up to the budget; neighbours among them make one span.
     ranked = sorted((k for k in range(len(words)) if scores[k] >= MIN_SCORE), key=lambda k: -scores[k])
     chosen = set(ranked[:int(share * len(words))])
-    spans = [s for s in _spans(flat, chosen, scores, reasons) if s.key not in evidence.accepted]
-    for span, k in ((s, offsets[s.paragraph] + s.first) for s in spans):
+
+    def why(k: int) -> dict[str, str]:
+        return _reasons(words, k, kinds, readings, named, signals.get(k, ()))
+
+    offsets = {n: k for k, (n, i, _) in enumerate(flat) if i == 0}
+    spans = [s for s in _spans(flat, chosen, scores, why) if s.key not in evidence.accepted]
+    for span in spans:
+        k = offsets[span.paragraph] + span.first
         span.heard = _fix(words, k, k + span.end - span.first, named, readings)
     return sorted(spans, key=lambda s: (-s.score, s.start))
 
 
-def _scores(words: list[Word], second: list[Word] | None):
-    """Each word's chance of being wrong by the model, why, and what the second opinion
-    reads at each word (None without one)."""
-    kinds, readings = _disagreements(words, second) if second is not None else ({}, None)
-    scores, reasons = [], []
+def _scores(words: list[Word], kinds: dict[int, str]) -> list[float]:
+    """Each word's chance of being wrong, by the model."""
+    scores = []
     for k, w in enumerate(words):
-        why: dict[str, str] = {}
         if w.probability >= 1.0:  # a word the editor typed
             scores.append(0.0)
-            reasons.append(why)
             continue
         p = max(w.probability, 1e-3)
-        neighbours = min([words[j].probability for j in (k - 1, k + 1) if 0 <= j < len(words)] or [1.0])
         z = (MODEL["intercept"] + MODEL["probability"] * p + MODEL["log_probability"] * math.log(p)
-             + MODEL["neighbours"] * neighbours)
-        if kind := kinds.get(k):
-            z += MODEL[kind]
-            why[kind] = REASONS[kind].format(heard=readings[k][0] if kind == "replaced" else "")
-        if p < 0.8 or not why and neighbours >= p:
-            why["unsure"] = REASONS["unsure"].format(percent=round(p * 100))
-        elif not why:
-            why["beside"] = REASONS["beside"].format(percent=round(neighbours * 100))
+             + MODEL["neighbours"] * _neighbours(words, k) + (MODEL[kinds[k]] if k in kinds else 0.0))
         scores.append(1 / (1 + math.exp(-z)))
-        reasons.append(why)
-    return scores, reasons, readings
+    return scores
 
 
-def _disagreements(words: list[Word], second: list[Word]):
+def _neighbours(words: list[Word], k: int) -> float:
+    """The lower probability of the words either side."""
+    return min(words[k - 1].probability if k else 1.0, words[k + 1].probability if k + 1 < len(words) else 1.0)
+
+
+def _reasons(words: list[Word], k: int, kinds, readings, named, signals) -> dict[str, str]:
+    """What to tell the editor about one suspect word, strongest first."""
+    why: dict[str, str] = {}
+    if kind := kinds.get(k):
+        why[kind] = REASONS[kind].format(heard=readings[k][0])
+    p, neighbours = words[k].probability, _neighbours(words, k)
+    if p < 0.8 or not why and neighbours >= p:
+        why["unsure"] = REASONS["unsure"].format(percent=round(p * 100))
+    elif not why:
+        why["beside"] = REASONS["beside"].format(percent=round(neighbours * 100))
+    for signal in signals:
+        why[signal] = REASONS[signal].format(name=named.get(k, ""))
+    return why
+
+
+def _disagreements(tokens: list[str], words: list[Word], second: list[Word]):
     """Where the other recogniser heard otherwise: for each of our words, how ('replaced':
     other words, 'extra': none, 'missing': more words beside it), and what it reads there:
     (its words, the block of ours they stand for)."""
@@ -166,8 +177,7 @@ def _disagreements(words: list[Word], second: list[Word]):
 
     kinds: dict[int, str] = {}
     readings: list[tuple[str, int]] = [(w.word.strip(), i) for i, w in enumerate(words)]
-    mine, theirs = [_norm(w.word) for w in words], [_norm(w.word) for w in second]
-    for tag, i1, i2, j1, j2 in Levenshtein.opcodes(mine, theirs):
+    for tag, i1, i2, j1, j2 in Levenshtein.opcodes(tokens, [_norm(w.word) for w in second]):
         said = " ".join(w.word.strip() for w in second[j1:j2])
         if tag in ("replace", "delete"):
             kinds.update((i, "replaced" if said else "extra") for i in range(i1, i2))
@@ -182,8 +192,7 @@ def _disagreements(words: list[Word], second: list[Word]):
 def _fix(words: list[Word], k: int, end: int, named: dict[int, str], readings) -> str | None:
     """What the span [k, end) may have said instead: a name on the card it sounds like, else
     the second recogniser's words there (when the span holds whole blocks of its reading)."""
-    names = [named.get(m) for m in range(k, end)]
-    if any(names):
+    if any(m in named for m in range(k, end)):
         out, m = [], k
         while m < end:
             name = named.get(m)
@@ -202,7 +211,7 @@ def _fix(words: list[Word], k: int, end: int, named: dict[int, str], readings) -
     return " ".join(r for r, _ in readings[k:end] if r) if whole else None
 
 
-def _spans(flat, chosen: set[int], scores, reasons) -> list[Suspect]:
+def _spans(flat, chosen: set[int], scores, why) -> list[Suspect]:
     """Runs of chosen words within a paragraph, each scored by its most doubtful word."""
     spans, k = [], 0
     while k < len(flat):
@@ -214,32 +223,45 @@ def _spans(flat, chosen: set[int], scores, reasons) -> list[Suspect]:
             end += 1
         n, first, _ = flat[k]
         words = [w for _, _, w in flat[k:end]]
-        why = {kind: text for m in range(k, end) for kind, text in reasons[m].items()}
+        reasons: dict[str, str] = {}
+        for m in sorted(range(k, end), key=lambda m: -scores[m]):  # the most doubtful word's first
+            for kind, text in why(m).items():
+                reasons.setdefault(kind, text)
+        if "unsure" in reasons:
+            reasons.pop("beside", None)
         spans.append(Suspect(n, first, first + end - k, words[0].start, words[-1].end,
-                             " ".join(w.word.strip() for w in words), max(scores[k:end]), why))
+                             " ".join(w.word.strip() for w in words), max(scores[k:end]), reasons))
         k = end
     return spans
 
 
-def _misheard_names(words: list[Word], names: list[str]) -> dict[int, str]:
+def _misheard_names(tokens: list[str], names: list[str]) -> dict[int, str]:
     """Words that sound like a name on the card without being it ("in price" for Owen Price):
     a misheard name would publish as a new person or a new place."""
     from rapidfuzz import fuzz
 
-    tokens = [_norm(w.word) for w in words]
     found: dict[int, str] = {}
+    lengths = [len(t) for t in tokens]
     for name in names:
         target = _norm_text(name)
         size = len(target.split())
-        exact = {i for i in range(len(tokens)) if " ".join(tokens[i:i + size]) == target}
-        covered = {k for i in exact for k in range(i, i + size)}
+        covered = [0] * (len(tokens) + 1)  # how many words of exact mentions lie before each word
+        exact = [False] * len(tokens)
+        for i in range(len(tokens) - size + 1):
+            if tokens[i] == target.split()[0] and " ".join(tokens[i:i + size]) == target:
+                exact[i:i + size] = [True] * size
+        for i, hit in enumerate(exact):
+            covered[i + 1] = covered[i] + hit
+        # ratio >= SOUNDS_LIKE needs lengths alike: the shorter at least r / (2 - r) of the longer.
+        alike = SOUNDS_LIKE / (200 - SOUNDS_LIKE)
         for width in {size - 1, size, size + 1} - {0}:
             for i in range(len(tokens) - width + 1):
-                span = range(i, i + width)
-                if covered.intersection(span) or not tokens[i]:
+                length = sum(lengths[i:i + width]) + width - 1
+                if not tokens[i] or covered[i + width] != covered[i] or \
+                        not alike * len(target) <= length <= len(target) / alike:
                     continue
                 if fuzz.ratio(" ".join(tokens[i:i + width]), target, score_cutoff=SOUNDS_LIKE):
-                    found.update((k, name) for k in span)
+                    found.update((k, name) for k in range(i, i + width))
     return found
 
 
@@ -256,10 +278,9 @@ def _over_silence(words: list[Word], voiced: list[tuple[float, float]]) -> list[
     return found
 
 
-def _loops(words: list[Word]) -> list[int]:
+def _loops(tokens: list[str]) -> list[int]:
     """Words inside a run of the same 1 to 6 words said three times or more in a row (the
     transcribe stage asks for four before it decodes a clip again; an editor should hear three)."""
-    tokens = [_norm(w.word) for w in words]
     found: set[int] = set()
     for n in range(1, 7):
         for i in range(len(tokens) - 3 * n + 1):
@@ -271,17 +292,15 @@ def _loops(words: list[Word]) -> list[int]:
     return sorted(found)
 
 
-def _unknown_names(flat, known: set[str]) -> list[int]:
+def _unknown_names(flat, tokens: list[str], known: set[str]) -> list[int]:
     """Capitalised words inside a sentence that neither the card knows nor the transcript
     writes in lower case elsewhere (so "And" after a lost full stop is no name)."""
-    lower = {_norm(w.word) for _, _, w in flat if w.word.strip()[:1].islower()}
+    lower = {t for t, (_, _, w) in zip(tokens, flat) if w.word.strip()[:1].islower()}
     found = []
     for k, (_, i, w) in enumerate(flat):
-        token = w.word.strip()
-        bare = _norm(token)
-        if not token[:1].isupper() or not i or bare in known or bare in lower:
+        if not i or not w.word.strip()[:1].isupper() or tokens[k] in known or tokens[k] in lower:
             continue
-        if not re.search(r"[.!?:;\"]$", flat[k - 1][2].word.strip()) and not re.fullmatch(r"i('\w+)?", bare):
+        if not re.search(r"[.!?:;\"]$", flat[k - 1][2].word.strip()) and not re.fullmatch(r"i('\w+)?", tokens[k]):
             found.append(k)
     return found
 

@@ -5,11 +5,13 @@
 // editor pauses or leaves the paragraph (model.realign), never while typing.
 import { clock, realign, tokenize } from "./model.js";
 
-const NEW_NAME = "\u0000new";
 
 export function initEditor(app) {
   const list = document.getElementById("turns");
   const template = turnTemplate();
+
+  app.paragraphOf = new WeakMap();  // word -> the paragraph it is in
+  const own = (p) => { for (const w of p.words) app.paragraphOf.set(w, p); };
 
   app.renderAll = () => {
     const items = app.paragraphs.map(build);
@@ -27,6 +29,7 @@ export function initEditor(app) {
     const li = template.content.firstElementChild.cloneNode(true);
     p.el = li;
     li.paragraph = p;
+    own(p);
     p.textEl = li.querySelector(".words");
     p.textEl.textContent = p.text;
     fillHead(p);
@@ -50,14 +53,23 @@ export function initEditor(app) {
     mark.setAttribute("aria-label", `A chapter starts at ${at}`);
   }
 
+  // The card's people (and names used), once; each paragraph's list is a copy of it.
+  let names = null;
   function fillSpeakers(p) {
     const select = p.el.querySelector("select.speaker");
-    const names = [...app.people];
-    if (p.speaker && !names.includes(p.speaker)) names.push(p.speaker);
-    const options = names.map((name) => new Option(name, name, false, name === p.speaker));
-    if (!p.speaker) options.unshift(new Option("(no speaker)", "", false, true));
-    options.push(new Option("New name…", NEW_NAME));
-    select.replaceChildren(...options);
+    if (!names || names.people !== app.people.join("\n")) {
+      names = document.createDocumentFragment();
+      names.people = app.people.join("\n");
+      names.append(...app.people.map((name) => new Option(name, name)));
+      const other = new Option("New name…", "");
+      other.dataset.newName = "true";
+      names.append(other);
+    }
+    select.replaceChildren(names.cloneNode(true));
+    if (p.speaker && !app.people.includes(p.speaker)) select.prepend(new Option(p.speaker, p.speaker));
+    if (!p.speaker) select.prepend(new Option("(no speaker)", ""));
+    select.value = p.speaker || "";
+    if (!p.speaker) select.selectedIndex = 0;
   }
 
   function fillChapter(p) {
@@ -106,7 +118,7 @@ export function initEditor(app) {
     const select = event.target.closest("select.speaker");
     if (!select) return;
     const p = select.closest(".turn").paragraph;
-    if (select.value !== NEW_NAME) {
+    if (!select.selectedOptions[0].dataset.newName) {
       setSpeaker(p, select.value || null);
       return;
     }
@@ -179,6 +191,7 @@ export function initEditor(app) {
     if (text === p.text) return;
     p.words = realign(p.words, text);
     p.text = text;
+    own(p);
     if (!text && app.paragraphs.length > 1) {
       remove(p);
     } else {
@@ -218,6 +231,7 @@ export function initEditor(app) {
     p.dirty = false;
     app.paragraphs.splice(i + 1, 0, q);
     p.textEl.textContent = p.text;
+    own(p);
     p.el.after(build(q));
     fillHead(p);
     app.afterEdit(p, q);
@@ -239,6 +253,7 @@ export function initEditor(app) {
     app.paragraphs.splice(i, 1);
     q.el.remove();
     p.textEl.textContent = p.text;
+    own(p);
     fillHead(p);
     app.afterEdit(p, q);
     p.textEl.focus();
@@ -286,7 +301,9 @@ export function initEditor(app) {
 
   // A Range over words [first, end) of a paragraph, as its text reads now.
   function rangeOf(p, first, end) {
-    const tokens = tokenize(p.textEl.textContent);
+    const text = p.textEl.textContent;
+    if (p.tokensOf !== text) { p.tokens = tokenize(text); p.tokensOf = text; }
+    const tokens = p.tokens;
     if (!tokens.length || first >= tokens.length) return null;
     const last = tokens[Math.min(end, tokens.length) - 1];
     const range = document.createRange();

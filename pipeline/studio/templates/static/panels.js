@@ -18,15 +18,24 @@ function initQueue(app) {
   const secondState = document.getElementById("second-state");
 
   // Each suspect holds on to its words, so edits elsewhere never move it; editing any of
-  // its words fixes it.
-  app.suspects = app.data.suspects.map((s) => ({ ...s, words: app.paragraphs[s.paragraph].words.slice(s.first, s.end) }));
+  // its words fixes it. Only the paragraphs an edit touched are looked at again.
+  const place = (s) => {
+    const words = app.paragraphs[s.paragraph].words.slice(s.first, s.end);
+    return { ...s, words, text: words.map((w) => w.t).join(" "), para: app.paragraphs[s.paragraph] };
+  };
+  app.suspects = app.data.suspects.map(place);
   app.current = -1;
+  const SHOWN = 40;  // list items at first; the rest on request (a 2-hour interview has hundreds)
+  let shown = SHOWN;
+  const ranges = new Map();  // suspect -> its Range in the text, for the "suspect" highlight
+  const highlight = window.Highlight ? new Highlight() : null;
+  if (highlight) CSS.highlights.set("suspect", highlight);
 
   function where(s) {
-    const p = app.paragraphs.find((q) => q.words.includes(s.words[0]));
-    if (!p) return null;
+    const p = app.paragraphOf.get(s.words[0]);
+    if (!p || !p.el.isConnected) return null;
     const first = p.words.indexOf(s.words[0]);
-    const intact = s.words.every((w, k) => p.words[first + k] === w);
+    const intact = first >= 0 && s.words.every((w, k) => p.words[first + k] === w);
     return intact ? { p, first, end: first + s.words.length } : null;
   }
   app.whereSuspect = where;
@@ -35,8 +44,32 @@ function initQueue(app) {
     const open = app.suspects.filter((s) => !s.done);
     count.textContent = open.length ? `(${open.length})` : "(none left)";
     buttons.hidden = !open.length;
-    list.replaceChildren(...open.map((s) => item(s)));
-    app.highlightSuspects();
+    const items = open.slice(0, shown).map((s) => item(s));
+    if (open.length > shown) {
+      const more = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "more";
+      button.textContent = `Show ${Math.min(SHOWN * 5, open.length - shown)} more of ${open.length - shown}`;
+      more.append(button);
+      items.push(more);
+    }
+    list.replaceChildren(...items);
+  };
+
+  // The highlight of every open suspect in the given paragraphs (all at first).
+  app.highlightSuspects = (touched = null) => {
+    if (!highlight) return;
+    for (const s of app.suspects) {
+      if (touched && !touched.has(s.para)) continue;
+      const old = ranges.get(s);
+      if (old) { highlight.delete(old); ranges.delete(s); }
+      const at = !s.done && where(s);
+      if (!at) continue;
+      s.para = at.p;
+      const range = app.rangeOf(at.p, at.first, at.end);
+      if (range) { ranges.set(s, range); highlight.add(range); }
+    }
   };
 
   function item(s) {
@@ -76,6 +109,12 @@ function initQueue(app) {
   list.addEventListener("click", (event) => {
     const li = event.target.closest("li");
     if (!li) return;
+    if (event.target.closest("button.more")) {
+      shown += SHOWN * 5;
+      app.renderQueue();
+      list.children[shown - SHOWN * 5]?.querySelector("button")?.focus();
+      return;
+    }
     const s = li.suspect;
     if (event.target.closest("button.go")) goTo(app.suspects.indexOf(s));
     else if (event.target.closest("button.accept")) accept(s);
@@ -124,6 +163,7 @@ function initQueue(app) {
     app.post("review", { accept: [s.key] });
     const index = app.suspects.indexOf(s);
     app.renderQueue();
+    app.highlightSuspects(new Set([s.para]));
     if (index === app.current) app.nextSuspect(1);
   }
 
@@ -137,24 +177,14 @@ function initQueue(app) {
     app.commit(at.p);
   }
 
-  // After an edit: a suspect whose words changed is fixed.
-  app.suspectsAfterEdit = () => {
+  // After an edit of these paragraphs: a suspect whose words changed is fixed.
+  app.suspectsAfterEdit = (touched) => {
     let fixed = false;
     for (const s of app.suspects) {
-      if (!s.done && !where(s)) { s.done = "fixed"; fixed = true; }
+      if (!s.done && touched.has(s.para) && !where(s)) { s.done = "fixed"; fixed = true; }
     }
-    if (fixed) app.renderQueue(); else app.highlightSuspects();
-  };
-
-  app.highlightSuspects = () => {
-    if (!window.CSS || !CSS.highlights) return;
-    const ranges = [];
-    for (const s of app.suspects) {
-      const at = !s.done && where(s);
-      const range = at && app.rangeOf(at.p, at.first, at.end);
-      if (range) ranges.push(range);
-    }
-    CSS.highlights.set("suspect", new Highlight(...ranges));
+    app.highlightSuspects(touched);
+    if (fixed) app.renderQueue();
   };
 
   const second = {
@@ -182,10 +212,12 @@ function initQueue(app) {
         return;
       }
       const done = new Set(app.suspects.filter((s) => s.done).map((s) => s.key));
-      app.suspects = data.suspects.filter((s) => !done.has(s.key)).map(
-        (s) => ({ ...s, words: app.paragraphs[s.paragraph].words.slice(s.first, s.end) }));
+      for (const s of app.suspects) s.done = s.done || "replaced";
+      app.highlightSuspects();
+      app.suspects = data.suspects.filter((s) => !done.has(s.key)).map(place);
       app.current = -1;
       app.renderQueue();
+      app.highlightSuspects();
     }, 5000);
   }
 }

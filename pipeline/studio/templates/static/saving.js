@@ -1,5 +1,5 @@
-// Saving: no edit is ever lost. Every change is kept at once as a draft in this browser
-// (localStorage), then saved to transcript.txt (or the card) a moment later; the draft is
+// Saving: no edit is ever lost. Every change is kept as a draft in this browser
+// (localStorage) within a moment, then saved to transcript.txt (or the card); the draft is
 // cleared only when the server confirms what it holds. A file that changed on disk since
 // the studio loaded it is never overwritten: the server answers with the difference and the
 // editor chooses. A draft left by a closed tab is restored, or shown as a conflict when the
@@ -7,12 +7,16 @@
 import { realign } from "./model.js";
 
 const SAVE_AFTER = 1200;  // ms after the last change
+const DRAFT_EVERY = 700;  // ms: the draft is the whole transcript, so not at every key
 
 export function initSaving(app) {
   const key = `pipeline-studio:${app.slug}`;
   const state = document.getElementById("save-state");
   const dialog = document.getElementById("conflict");
-  let timer = null, saving = null, again = false, blocked = null;
+  // revision: changes made so far; saved: the revision the file holds. blocked: why saving
+  // waits ("refused" until the next edit, "conflict" until the editor chooses).
+  let timer = null, saving = null, again = false, blocked = null, revision = 0, saved = 0;
+  let draftTimer = null, draftAt = 0;
 
   function show(text, kind = "") {
     state.textContent = text;
@@ -28,8 +32,11 @@ export function initSaving(app) {
   }
 
   function keepDraft() {
-    const draft = { version: app.versions.transcript, at: Date.now(), ...payload(),
-                    card: app.pendingCard || null, cardVersion: app.versions.card };
+    clearTimeout(draftTimer);
+    draftTimer = null;
+    draftAt = Date.now();
+    const draft = { version: app.versions.transcript, at: draftAt, card: app.pendingCard || null,
+                    cardVersion: app.versions.card, ...(revision !== saved ? payload() : {}) };
     try {
       localStorage.setItem(key, JSON.stringify(draft));
     } catch (error) {
@@ -37,28 +44,39 @@ export function initSaving(app) {
     }
   }
 
+  function keepDraftSoon() {
+    if (!draftTimer) draftTimer = setTimeout(keepDraft, Math.max(0, DRAFT_EVERY - (Date.now() - draftAt)));
+  }
+
   function dropDraft() {
+    clearTimeout(draftTimer);
+    draftTimer = null;
+    if (app.pendingCard) return keepDraft();
     try { localStorage.removeItem(key); } catch (error) { /* nothing kept */ }
   }
 
+  Object.defineProperty(app, "dirtyTranscript", { get: () => revision !== saved, configurable: true });
+
   app.changed = () => {
-    app.dirtyTranscript = true;
-    keepDraft();
+    revision++;
+    if (blocked === "refused") blocked = null;  // the editor may have fixed what was refused
+    keepDraftSoon();
     if (!blocked) show("Unsaved changes, kept in this browser", "unsaved");
     clearTimeout(timer);
     timer = setTimeout(() => app.save(), SAVE_AFTER);
   };
 
   app.save = async (force = false) => {
-    clearTimeout(timer);
     app.commitAll();
+    clearTimeout(timer);
+    if (blocked === "conflict" && !force) return askAgain();
     if (blocked && !force) return;
     if (saving) { again = true; return saving; }
-    const body = payload();
-    const sent = JSON.stringify(body);
+    const sending = revision;
+    const body = JSON.stringify({ ...payload(), version: app.versions.transcript, force });
     show("Saving…");
     saving = (async () => {
-      const response = await app.post("transcript", { ...body, version: app.versions.transcript, force });
+      const response = await app.post("transcript", body);
       if (!response) return;
       const result = await response.json();
       if (response.status === 409) return conflict(result, "transcript");
@@ -71,12 +89,12 @@ export function initSaving(app) {
       blocked = null;
       app.versions.transcript = result.version;
       app.owner = result.owner;
-      if (JSON.stringify(payload()) === sent) {
-        app.dirtyTranscript = false;
-        if (!app.pendingCard) dropDraft(); else keepDraft();
-        show(result.written ? `Saved to transcript.txt at ${new Date().toLocaleTimeString()}` : "Nothing changed", "");
+      saved = sending;
+      if (revision === saved) {
+        dropDraft();
+        show(result.written ? `Saved to transcript.txt at ${new Date().toLocaleTimeString()}` : "Nothing changed");
       } else {
-        keepDraft();
+        keepDraftSoon();
       }
     })();
     try { await saving; } finally {
@@ -84,10 +102,6 @@ export function initSaving(app) {
       if (again) { again = false; app.save(); }
     }
   };
-
-  // Let the editor fix a refused text and try again: any edit unblocks the saving.
-  const changed = app.changed;
-  app.changed = () => { if (blocked === "refused") blocked = null; changed(); };
 
   app.flush = async () => {
     if (app.dirtyTranscript || app.paragraphs.some((p) => p.dirty)) await app.save();
@@ -98,9 +112,10 @@ export function initSaving(app) {
     try {
       return await fetch(path, { method: "POST", headers: { "Content-Type": "application/json",
                                                             "X-Studio-CSRF": app.csrf },
-                                 body: JSON.stringify(body) });
+                                 body: typeof body === "string" ? body : JSON.stringify(body) });
     } catch (error) {
       show("Not saved: the studio does not answer (is `pipeline edit` still running?). Your changes are kept in this browser.", "error");
+      keepDraft();
       clearTimeout(timer);
       timer = setTimeout(() => app.save(), 5000);
       return null;
@@ -129,11 +144,11 @@ export function initSaving(app) {
   };
 
   function conflict(result, what) {
-    blocked = what;
+    blocked = "conflict";
     show(`Not saved: ${result.conflict} changed on disk since the studio opened it.`, "error");
+    keepDraft();
     const lines = result.diff.length ? result.diff : ["(the files read the same)"];
-    const pre = document.getElementById("conflict-diff");
-    pre.replaceChildren(...lines.map((line) => {
+    document.getElementById("conflict-diff").replaceChildren(...lines.map((line) => {
       const span = document.createElement("span");
       span.className = line.startsWith("+") && !line.startsWith("+++") ? "add"
                      : line.startsWith("-") && !line.startsWith("---") ? "del" : "";
@@ -150,11 +165,14 @@ export function initSaving(app) {
     if (!dialog.open) dialog.showModal();
   }
 
+  function askAgain() {  // Alt+S, or the next autosave, after "decide later"
+    if (!dialog.open) dialog.showModal();
+  }
+
   document.getElementById("conflict-mine").addEventListener("click", async () => {
     dialog.close();
-    const what = dialog.dataset.what;
     blocked = null;
-    if (what === "card") {
+    if (dialog.dataset.what === "card") {
       app.versions.card = dialog.dataset.version;
       await app.saveCard({}, true);
     } else {
@@ -165,36 +183,27 @@ export function initSaving(app) {
   document.getElementById("conflict-disk").addEventListener("click", () => {
     dialog.close();
     if (dialog.dataset.what === "card") app.pendingCard = null;
-    else app.dirtyTranscript = false;
+    else saved = revision;
     dropDraft();
-    if (app.pendingCard) keepDraft();
     location.reload();
   });
   document.getElementById("conflict-later").addEventListener("click", () => {
     dialog.close();
-    show(`Not saved: ${dialog.dataset.what === "card" ? "the card" : "transcript.txt"} changed on disk. Your changes are kept in this browser; press Alt+S to choose.`, "error");
-    blocked = "later";
+    show(`Not saved: ${dialog.dataset.what === "card" ? "the card" : "transcript.txt"} changed on disk. ` +
+         "Your changes are kept in this browser; press Alt+S to choose.", "error");
   });
-
-  // Alt+S after "decide later" asks again.
-  const save = app.save;
-  app.save = (force = false) => {
-    if (blocked === "later" && !force) { blocked = null; return save(false); }
-    return save(force);
-  };
 
   // A draft from an earlier visit: restore it, or let the server say it is a conflict.
   app.restoreDraft = async () => {
     let draft = null;
     try { draft = JSON.parse(localStorage.getItem(key) || "null"); } catch (error) { draft = null; }
-    if (!draft || !Array.isArray(draft.paragraphs)) return;
-    const same = JSON.stringify(draft.paragraphs) === JSON.stringify(payload().paragraphs);
-    if (!same) {
+    if (!draft) return;
+    const text = Array.isArray(draft.paragraphs) && JSON.stringify(draft.paragraphs);
+    if (text && text !== JSON.stringify(payload().paragraphs)) {
       restoreParagraphs(draft);
       app.renderAll();
       app.afterEdit();
       show(`Restored the changes this browser kept from ${new Date(draft.at).toLocaleString()}`, "unsaved");
-      app.dirtyTranscript = true;
       app.versions.transcript = draft.version;  // so a file changed since is a conflict
       await app.save();
     }
@@ -202,7 +211,7 @@ export function initSaving(app) {
       app.versions.card = draft.cardVersion || app.versions.card;
       await app.saveCard(draft.card);
     }
-    if (same && !draft.card) dropDraft();
+    if (!app.dirtyTranscript && !app.pendingCard && !blocked) dropDraft();
   };
 
   // The draft's paragraphs, their words timed from the words loaded now.

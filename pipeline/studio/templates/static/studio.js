@@ -26,8 +26,10 @@ if (!document.getElementById("turns")) {
 }
 
 async function start() {
+  performance.mark("studio:start");
   const response = await fetch("data");
   const data = await response.json();
+  performance.mark("studio:data");
   if (!response.ok) throw new Error(data.error || response.statusText);
   Object.assign(app, {
     data, owner: data.owner, versions: data.versions, people: data.people, tail: data.tail,
@@ -37,34 +39,39 @@ async function start() {
   initEditor(app);
   initSaving(app);
   app.renderAll();
+  performance.mark("studio:paragraphs");
   initPanels(app);
   app.afterEdit = afterEdit;
   buildTimeline();
   app.renderQueue();
+  app.highlightSuspects();
+  performance.mark("studio:queue");
   initKeys(app);
   initNames(app);
   if (matchMedia("(max-width: 63.99rem)").matches) {
     for (const details of document.querySelectorAll(".side details[open]")) details.open = false;
   }
   await app.restoreDraft();
+  performance.mark("studio:ready");
   root.dataset.ready = "true";
 }
 
-// After the text changed: times, the queue and the draft follow.
-function afterEdit() {
+// After the text of some paragraphs changed (all, when none are named): times, the queue
+// and the draft follow.
+function afterEdit(...touched) {
   app.edited = true;
   buildTimeline();
-  app.suspectsAfterEdit();
+  app.suspectsAfterEdit(new Set(touched.length ? touched : app.paragraphs));
   app.changed();
 }
 
+// Every word in the order it is said (paragraphs follow the recording, so no sort is needed).
 function buildTimeline() {
   app.timeline = [];
   for (const p of app.paragraphs) for (let i = 0; i < p.words.length; i++) {
     const w = p.words[i];
     app.timeline.push({ p, i, s: w.s, e: w.e });
   }
-  app.timeline.sort((a, b) => a.s - b.s);
 }
 
 // --- the player -----------------------------------------------------------------------------
@@ -84,7 +91,7 @@ function initPlayer(app) {
   const pauseTyping = document.getElementById("pause-typing");
   let stopAt = null, resume = null, lit = null, frame = null;
 
-  app.toggle = () => (player.paused ? player.play() : player.pause());
+  app.toggle = () => (player.paused ? player.play().catch(() => {}) : player.pause());
   app.seek = (seconds, andPlay) => {
     stopAt = null;
     player.currentTime = Math.max(0, seconds);
