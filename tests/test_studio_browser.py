@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -21,12 +20,10 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
-from bench import wer
 from conftest import SAMPLE, add_interview
 from pipeline.config import load_card
-from pipeline.project import Project
 from pipeline.stages import corrections
-from pipeline.studio import document, review
+from pipeline.studio import review
 from test_pages import AXE_TAGS, CHROMIUM, CHROMIUM_ARGS, VNU
 from test_studio import publish
 from test_studio_server import Studio
