@@ -41,12 +41,12 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from pipeline.config import load_card, load_site, transcribe_settings
 from pipeline.errors import CardError, PipelineError
 from pipeline.files import read_json, within
 from pipeline.project import Project
+from pipeline.site.serve import site_app
 from pipeline.stages import chapters, corrections, prepare, quotes
 from pipeline.stages.transcribe import MACHINE_TRANSCRIPT
 from pipeline.studio import card as card_fields
@@ -365,7 +365,7 @@ def create_app(project: Project, token: str, port: int, hosts: list[str],
         Route("/i/{slug}/review", partial(_review, studio), methods=["POST"]),
         Route("/i/{slug}/publish", partial(_publish, studio), methods=["GET", "POST"]),
         Route("/i/{slug}/second", partial(_second, studio), methods=["POST"]),
-        Mount("/site", app=StaticFiles(directory=project.site, html=True, check_dir=False)),
+        Mount("/site", app=site_app(project.site)),  # the built site, as `pipeline serve` serves it
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: not_found}, middleware=[
         Middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False),
