@@ -16,10 +16,12 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from bench import wer
 from conftest import add_interview
 from pipeline.files import sha256_file
 
@@ -224,3 +226,42 @@ def test_media_is_served_with_byte_ranges(studio, projects):
     media = projects["plain-words"] / "media" / "plain-words" / "audio.m4a"
     assert response.getheader("Content-Range") == f"bytes 100-199/{media.stat().st_size}"
     assert response.body == media.read_bytes()[100:200]
+
+
+def test_a_broken_card_is_named_not_a_traceback(studio, projects):
+    card = projects["plain-words"] / "media" / "plain-words" / "interview.yaml"
+    before = card.read_bytes()
+    card.write_text(before.decode().replace("title:", "titel:"))
+    try:
+        page = studio.get("/i/plain-words/", headers={"Accept": "text/html"})
+        assert page.status == 422 and b"did you mean &#39;title&#39;" in page.body
+        assert b"Traceback" not in page.body
+        data = studio.get("/i/plain-words/data")
+        assert data.status == 422 and "did you mean 'title'" in json.loads(data.body)["error"]
+        listed = studio.get("/")
+        assert listed.status == 200 and b"The card needs fixing" in listed.body
+    finally:
+        card.write_bytes(before)
+
+
+def test_the_second_recogniser_listens_in_the_background(projects):
+    from pipeline.studio import second
+
+    if not second.installed():
+        pytest.fail(f"{', '.join(second.PACKAGES)} are not installed: run `make test` first")
+    out = projects["other-talk"] / "transcripts" / "other-talk"
+    (out / second.FILE).unlink(missing_ok=True)
+    running = Studio(projects["other-talk"], "--second-opinion")
+    try:
+        assert json.loads(running.get("/i/other-talk/data").body)["second"] == "missing"
+        assert json.loads(running.post("/i/other-talk/second", {}).body)["state"] == "running"
+        deadline = time.monotonic() + 240
+        while (state := json.loads(running.get("/i/other-talk/data").body)["second"]) == "running":
+            assert time.monotonic() < deadline, "the second recogniser took over 4 minutes on 10 s"
+            time.sleep(1)
+        assert state == "done"
+        heard = json.loads((out / second.FILE).read_text())["transcript"]
+        assert wer.recall("Why should senior managers write a blog every week?",
+                          " ".join(s["text"] for s in heard["segments"])) > 0.7
+    finally:
+        running.stop()

@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import threading
-import time
 from dataclasses import dataclass, field
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -71,7 +70,6 @@ class Job:
     lines: list[str] = field(default_factory=list)
     state: str = "running"  # running, published, failed, refused
     message: str = ""
-    started: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -347,12 +345,15 @@ def create_app(project: Project, token: str, port: int, hosts: list[str],
     if warm:
         studio.warm(warm)
 
-    async def not_found(request: Request, exc: HTTPException) -> Response:
-        if request.url.path.startswith("/i/") and request.url.path.rstrip("/").count("/") > 2:
-            return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
-        page = studio.render("error.html", title="Not found" if exc.status_code == 404 else "Error",
-                             message=exc.detail)
-        return HTMLResponse(page, status_code=exc.status_code)
+    async def refused(request: Request, exc: Exception) -> Response:
+        """A missing interview (404), a bad request, or a problem the editor can fix (a card
+        that is not valid: 422, with its message): a page for a browser, JSON for the script."""
+        status, message = ((exc.status_code, exc.detail) if isinstance(exc, HTTPException)
+                           else (422, exc.message))
+        if "text/html" not in request.headers.get("accept", ""):
+            return JSONResponse({"error": message}, status_code=status)
+        title = {404: "Not found", 422: "This interview cannot be opened"}.get(status, "Not done")
+        return HTMLResponse(studio.render("error.html", title=title, message=message), status_code=status)
 
     routes = [
         Route("/", partial(_index, studio)),
@@ -367,7 +368,8 @@ def create_app(project: Project, token: str, port: int, hosts: list[str],
         Route("/i/{slug}/second", partial(_second, studio), methods=["POST"]),
         Mount("/site", app=site_app(project.site)),  # the built site, as `pipeline serve` serves it
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: not_found}, middleware=[
+    app = Starlette(routes=routes, exception_handlers={HTTPException: refused, PipelineError: refused},
+                    middleware=[
         Middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False),
         Middleware(Guard, studio=studio)])
     app.state.studio = studio

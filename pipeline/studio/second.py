@@ -19,7 +19,6 @@ from __future__ import annotations
 import importlib.resources
 import importlib.util
 import logging
-import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -97,8 +96,3 @@ def run(out: Path, audio: Path, language: str, settings: TranscribeSettings, lab
 
 def _module(package: str) -> str:
     return package.replace("-", "_")
-
-
-def threads_for_background() -> int:
-    """The second opinion runs beside the editor's browser: leave it a core."""
-    return max(1, (os.cpu_count() or 2) - 1)
