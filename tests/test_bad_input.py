@@ -240,8 +240,16 @@ def test_status_shows_states_edits_and_errors(short_speech, project, run_cli):
     edit_a_word(project / "transcripts" / "good" / "transcript.txt")
     result = run_cli(project, "status", "--format", "json")
     rows = {r["slug"]: r for r in json.loads(result.stdout)}
-    assert rows["good"]["stages"] == {"fetch": "local file", "prepare": "done", "transcribe": "done"}
-    assert rows["good"]["transcript"] == "corrected by hand" and rows["good"]["next"] == "nothing"
+    # Every stage, and the edit publish has not used yet (it would run corrections next).
+    assert rows["good"]["stages"] == {"fetch": "local file", "prepare": "done", "transcribe": "done",
+                                      "speakers": "done", "corrections": "to publish", "export": "stale",
+                                      "chapters": "stale", "quotes": "stale"}
+    assert rows["good"]["transcript"] == "corrected by hand" and rows["good"]["next"] == "corrections"
+    assert rows["good"]["unpublished"] == ["transcripts/good/transcript.txt"]
+    assert run_cli(project, "publish").exit_code == 1  # "bad" still fails
+    rows = {r["slug"]: r for r in json.loads(run_cli(project, "status", "--format", "json").stdout)}
+    assert set(rows["good"]["stages"].values()) == {"local file", "done"}
+    assert rows["good"]["next"] == "nothing" and rows["good"]["unpublished"] == []
     assert rows["bad"]["stages"]["prepare"] == "failed" and "cannot read it" in rows["bad"]["error"]
     shutil.copyfile(short_speech["mp3"], project / "media" / "good" / "short.mp4")  # new source
     rows = {r["slug"]: r for r in json.loads(run_cli(project, "status", "--format", "json").stdout)}

@@ -59,6 +59,11 @@ def test_a_built_wheel_carries_its_templates_and_publishes(tmp_path, short_speec
     names = zipfile.ZipFile(wheel).namelist()
     assert {"pipeline/site/templates/post.html", "pipeline/site/templates/static/player.js",
             "pipeline/site/templates/static/style.css"} <= set(names)
+    studio = ROOT / "pipeline" / "studio" / "templates"
+    assert {f"pipeline/studio/templates/{p.relative_to(studio)}" for p in studio.rglob("*") if p.is_file()
+            and "__pycache__" not in p.parts} <= set(names)  # the studio's pages, scripts and styles
+    from pipeline.studio.app import STATIC
+    assert {f"pipeline/studio/templates/static/{name}" for name in STATIC} <= set(names)
     assert not [n for n in names if n.startswith(("bench/", "tests/"))]
 
     # Installed as pip installs a wheel: its files on sys.path ahead of the editable checkout.

@@ -16,6 +16,11 @@ STAMPED = {"fetch": "media", "prepare": "media", "transcribe": "transcripts",
            "speakers": "transcripts", "export": "transcripts", "chapters": "transcripts",
            "quotes": "transcripts"}
 
+# The card as it was when the interview last published (in media/SLUG/.stamps/): what
+# pipeline.build renders an interview with when it is not published again, and how
+# `pipeline status` tells a card edited since.
+PUBLISHED_CARD = "published-card.yaml"
+
 
 def stamps_of(project: Project, slug: str, stage: str) -> Stamps:
     """The stamps folder a stage of one interview records itself in."""

@@ -81,9 +81,7 @@ class _Exchange:
 def run(card: Card, transcript: Transcript, out: Path) -> list[Chapter]:
     """The chapters stage: the card's chapters or found ones, written in every format."""
     stamps = Stamps(out)
-    key = stamps.key(transcript=transcript.digest(),
-                     card=[card.chapters, card.interviewer, card.guests, card.title],
-                     version=VERSION, tools=_tool_versions())
+    key = stage_key(card, transcript, out)
     written = stamps.read("chapters").get("files", FILES)
     if stamps.is_fresh("chapters", key, [out / name for name in written]):
         return load(out)
@@ -107,6 +105,13 @@ def run(card: Card, transcript: Transcript, out: Path) -> list[Chapter]:
             write_text(out / name, content)
     stamps.record("chapters", key, files=[name for name in FILES if name in files])
     return found
+
+
+def stage_key(card: Card, transcript: Transcript, out: Path) -> str:
+    """What the chapters depend on: the transcript, the card's chapters and people, the tools."""
+    return Stamps(out).key(transcript=transcript.digest(),
+                           card=[card.chapters, card.interviewer, card.guests, card.title],
+                           version=VERSION, tools=_tool_versions())
 
 
 def load(out: Path) -> list[Chapter]:

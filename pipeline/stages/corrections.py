@@ -61,20 +61,35 @@ class Paragraph:
 def run(card: Card, machine: Transcript, out: Path) -> Transcript:
     """The corrections stage: the editor's corrected text when there is one, aligned onto the
     machine's word times; from then on it is the truth."""
+    transcript = corrected(card, machine, out)
+    if transcript is None:
+        return machine
+    log.info("%s: using the corrected %s (%d paragraphs)", card.slug, out / EDITABLE,
+             len(transcript.segments))
+    return transcript
+
+
+def corrected(card: Card, machine: Transcript, out: Path) -> Transcript | None:
+    """The editor's transcript.txt on the machine's word times; None when the file is the
+    machine's (`pipeline status` and the studio ask this without publishing)."""
     edited = edited_transcript(out)
     if not edited:
-        return machine
-    names = {card.interviewer, *card.guests} | {s.speaker for s in machine.segments if s.speaker}
-    text = read_editor_text(edited)
-    _check_size(text, machine, edited)
-    paragraphs = parse(text, edited, names - {None, ""})
-    _check_times(paragraphs, machine.duration, edited)
-    paragraphs = check_speaker_names(paragraphs, known_names(card, machine), edited)
-    log.info("%s: using the corrected %s (%d paragraphs)", card.slug, edited, len(paragraphs))
-    return apply(machine, paragraphs)
+        return None
+    return apply(machine, read(read_editor_text(edited), machine, edited, known_names(card, machine)))
 
 
-def _check_size(text: str, machine: Transcript, path: Path) -> None:
+
+def read(text: str, machine: Transcript, path: Path | str, names: set[str]) -> list[Paragraph]:
+    """The paragraphs of an editor's text, refused as publish refuses them: far too big for
+    the recording, a line that cannot be read, times out of order or past the end. The
+    studio checks what it saves with this too, so it never writes what publish would refuse."""
+    _check_size(text, machine, path)
+    paragraphs = parse(text, path, names)
+    _check_times(paragraphs, machine.duration, path)
+    return check_speaker_names(paragraphs, names, path)
+
+
+def _check_size(text: str, machine: Transcript, path: Path | str) -> None:
     """Refuse a file far larger than the interview could hold: it is not its transcript."""
     words, heard = len(text.split()), sum(len(s.words) for s in machine.segments)
     most = max(3 * heard, 5 * machine.duration) + 1000  # nobody says 5 words a second for long
@@ -85,7 +100,7 @@ def _check_size(text: str, machine: Transcript, path: Path) -> None:
                               "nothing was changed.")
 
 
-def _check_times(paragraphs: list[Paragraph], duration: float, path: Path) -> None:
+def _check_times(paragraphs: list[Paragraph], duration: float, path: Path | str) -> None:
     """Times must follow the recording: in order, and not past its end."""
     problems, last = [], None
     for p in (p for p in paragraphs if p.start is not None):

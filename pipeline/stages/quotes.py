@@ -52,9 +52,7 @@ fifteen twenty thirty forty fifty hundred thousand million half third quarter tw
 def run(card: Card, transcript: Transcript, out: Path, archive: Path | None = None) -> list[Quote]:
     """The quotes stage: pick, verify and write out/quotes.json."""
     stamps = Stamps(out)
-    key = stamps.key(transcript=transcript.digest(),
-                     card=[card.interviewer, card.guests, card.quotes.pin, card.quotes.drop],
-                     version=VERSION, tools=_tool_versions())
+    key = stage_key(card, transcript, out)
     if stamps.is_fresh("quotes", key, [out / FILE]):
         return load(out)
     previous = load(out)
@@ -76,6 +74,13 @@ def run(card: Card, transcript: Transcript, out: Path, archive: Path | None = No
     stamps.record("quotes", key)
     log.info("%s: %d pull quote(s)", card.slug, len(chosen))
     return chosen
+
+
+def stage_key(card: Card, transcript: Transcript, out: Path) -> str:
+    """What the quotes depend on: the transcript, the card's people and choices, the tools."""
+    return Stamps(out).key(transcript=transcript.digest(),
+                           card=[card.interviewer, card.guests, card.quotes.pin, card.quotes.drop],
+                           version=VERSION, tools=_tool_versions())
 
 
 def load(out: Path) -> list[Quote]:

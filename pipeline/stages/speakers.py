@@ -157,9 +157,7 @@ def run(card: Card, prepared: Prepared, transcript: Transcript, folder: Path,
         return transcript
     stamps, registry = Stamps(folder), Registry(voiceprints)
     count = len(prepared.tracks) if prepared.tracks else voice_count(card)
-    key = stamps.key(files=[prepared.audio, *(path for _, path in prepared.tracks)],
-                     words=_words_digest(transcript), count=count, versions=_versions(),
-                     voiceprints=registry.on)
+    key = stage_key(card, prepared, transcript, folder, voiceprints)
     path = folder / "speakers.json"
     kept = [registry.path(card.slug)] if registry.on and not prepared.tracks else []
     found = read_json(path, {}) if stamps.is_fresh("speakers", key, [path, *kept]) else {}
@@ -169,7 +167,7 @@ def run(card: Card, prepared: Prepared, transcript: Transcript, folder: Path,
         stamps.record("speakers", key, seconds=seconds)
     if prepared.tracks:  # who is on which track may have been renamed on the card since
         found["tracks"] = [speaker for speaker, _ in prepared.tracks]
-    return _named(card, transcript, found, path)
+    return _write_named(card, transcript, found, path)
 
 
 def recognise(card: Card, labelled: Transcript, folder: Path, voiceprints: Path | None,
@@ -190,12 +188,44 @@ def recognise(card: Card, labelled: Transcript, folder: Path, voiceprints: Path 
             other = f"; the other voice {r['runner_up']:.2f}" if r["runner_up"] > -1 else ""
             log.info("%s: recognised %s by voice (%s, similarity %.2f to the voice print from "
                      "other interviews%s)", card.slug, r["name"], voice, r["similarity"], other)
-    return _named(card, labelled, {**found, "recognised": recognised}, folder / "speakers.json")
+    return _write_named(card, labelled, {**found, "recognised": recognised}, folder / "speakers.json")
 
 
-def _named(card: Card, transcript: Transcript, found: dict, path: Path) -> Transcript:
-    """The transcript split and named by the voices of speakers.json (written back with the
-    names): the tracks' speakers, or the card's people and those recognised by voice."""
+def stage_key(card: Card, prepared: Prepared, transcript: Transcript, folder: Path,
+              voiceprints: Path | None = None) -> str:
+    """What the voices depend on: the audio (or each person's track), the words and their
+    times, how many voices the card asks for, whether voice prints are kept, and the tools
+    (`pipeline status` compares it without doing the work)."""
+    count = len(prepared.tracks) if prepared.tracks else voice_count(card)
+    return Stamps(folder).key(files=[prepared.audio, *(path for _, path in prepared.tracks)],
+                              words=_words_digest(transcript), count=count, versions=_versions(),
+                              voiceprints=Registry(voiceprints).on)
+
+
+def labelled(card: Card, transcript: Transcript, found: dict) -> Transcript | None:
+    """The machine's transcript named as publish names it, from speakers.json's voices (and
+    those recognised) and the card as it is now: no audio work (the studio and `pipeline
+    status` use it). None when speakers.json does not belong to these words."""
+    if not transcript.segments:
+        return transcript
+    if len(found.get("words", [])) != len(_unit_times(transcript)):
+        return None
+    voices, _, names = _named(card, transcript, found)
+    return apply(transcript, voices, names)
+
+
+def _write_named(card: Card, transcript: Transcript, found: dict, path: Path) -> Transcript:
+    """The transcript split and named by the voices of `found`, written back to speakers.json
+    with the names."""
+    voices, stats, names = _named(card, transcript, found)
+    write_json(path, {**found, "names": {voice_id(v): names[v] for v in sorted(names)},
+                      "voices": {voice_id(v): _describe(stats[v], names[v]) for v in sorted(stats)}})
+    return apply(transcript, voices, names)
+
+
+def _named(card: Card, transcript: Transcript, found: dict) -> tuple[list[int], dict[int, VoiceStats], dict[int, str]]:
+    """The voice of each word, each voice's statistics and its name: the tracks' speakers, or
+    the card's people and those recognised by voice."""
     voices = [int(v.rsplit("_", 1)[1]) - 1 for v in found["words"]]
     stats = voice_stats(transcript, voices)
     if found.get("tracks") is not None:
@@ -203,9 +233,7 @@ def _named(card: Card, transcript: Transcript, found: dict, path: Path) -> Trans
     else:
         recognised = {int(v.rsplit("_", 1)[1]) - 1: r["name"] for v, r in found.get("recognised", {}).items()}
         names = name_voices(card, stats, recognised)
-    write_json(path, {**found, "names": {voice_id(v): names[v] for v in sorted(names)},
-                      "voices": {voice_id(v): _describe(stats[v], names[v]) for v in sorted(stats)}})
-    return apply(transcript, voices, names)
+    return voices, stats, names
 
 
 def learn(card: Card, transcript: Transcript, folder: Path, voiceprints: Path | None) -> None:
