@@ -92,9 +92,15 @@ class Cluster:
         self.client.cancel(futures)
 
     def close(self) -> None:
-        for thing in (getattr(self, "client", None), self.local):
-            if thing is not None:
-                thing.close()
+        if getattr(self, "client", None) is not None:
+            self.client.close()
+        if self.local is not None:
+            # A worker that has loaded torch can take over Dask's 4 s to exit; the nanny then
+            # kills it with a warning. Every result is in by now and every output is atomic,
+            # so that is not news for the user (it still is when debugging).
+            if log.getEffectiveLevel() > logging.DEBUG:
+                logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
+            self.local.close()
 
     def _check(self, project: Project) -> None:
         """Every worker must see this project's folder and run this version of the pipeline."""
