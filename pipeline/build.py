@@ -36,6 +36,7 @@ from pipeline.project import Project
 from pipeline.site.render import render_site
 from pipeline.stages import (STAMPED, chapters, corrections, export, fetch, prepare, quotes,
                              speakers, stamps_of, transcribe)
+from pipeline.stages.voiceprints import FOLDER as voiceprints_folder
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class Heard:
     out: Path
     machine: Transcript
     before: dict[str, int]  # when each expensive stage last ran, before this publish
+    voiceprints: Path | None = None  # the project's voice prints (None: site.yaml turned them off)
 
 
 def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False,
@@ -93,9 +95,10 @@ def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False,
             Cluster(scheduler, project, site, jobs)
         try:
             heard = runner.start(folders, force)
-            for folder, hearing in zip(folders, heard):
+            for n, (folder, hearing) in enumerate(zip(folders, heard)):
+                later = {f.name for f in folders[n + 1:]}  # their voice prints are not settled yet
                 with _failures(report, folder.name):
-                    posts.append(finish(project, runner.result(hearing), report))
+                    posts.append(finish(project, runner.result(hearing), report, later))
                     report.published.append(folder.name)
                 runner.working.discard(folder.name)
                 _remember_failure(folder, report.failed.get(folder.name))
@@ -205,22 +208,27 @@ def hear(project: Project, folder: Path, site: Site, force: bool = False) -> Hea
     prepared = prepare.run(card, fetched)
     out = project.transcript_folder(card.slug)
     machine = transcribe.run(card, transcribe_settings(site, card), fetched, prepared, out, force)
-    machine = speakers.run(card, prepared, machine, out)
-    return Heard(card, fetched, prepared, out, machine, before)
+    voiceprints = project.root / voiceprints_folder if site.voiceprints else None
+    machine = speakers.run(card, prepared, machine, out, voiceprints)
+    return Heard(card, fetched, prepared, out, machine, before, voiceprints)
 
 
-def finish(project: Project, heard: Heard, report: Report) -> Post:
-    """corrections -> export -> chapters -> quotes, for an interview whose expensive stages ran."""
+def finish(project: Project, heard: Heard, report: Report, later: set[str] = frozenset()) -> Post:
+    """voices recognised -> corrections -> export -> chapters -> quotes, for an interview whose
+    expensive stages ran (`later`: interviews published after it in this run)."""
     card, out = heard.card, heard.out
     project.page_folder(card.slug)  # a link out of site/ is refused before anything is written
-    transcript = corrections.run(card, heard.machine, out)
+    machine = speakers.recognise(card, heard.machine, out, heard.voiceprints, later)
+    transcript = corrections.run(card, machine, out)
+    card = corrections.renamed_people(card, transcript, out)  # an editor's renames reach the page
+    speakers.learn(card, transcript, out, heard.voiceprints)  # ... and name the voice prints
     export.run(card, transcript, out)
     found = chapters.run(card, transcript, out)
     picked = quotes.run(card, transcript, out, archive=project.transcripts)
     _remember_card(card)
     after = _stage_stamps(project, card)
     ran = [stage for stage in after if after[stage] != heard.before.get(stage)]
-    if transcript is not heard.machine and "export" in ran:  # an editor's correction applied
+    if transcript is not machine and "export" in ran:  # an editor's correction applied
         ran.insert(ran.index("export"), "corrections")
     report.work[card.slug] = ran
     return Post(card, heard.prepared, transcript, heard.fetched.provenance, out, found, picked)
@@ -239,6 +247,7 @@ def load_post(project: Project, folder: Path) -> Post:
     if published is None:
         raise KeyError("transcript")  # never published: not on the index
     transcript = Transcript.from_dict(published)
+    card = corrections.renamed_people(card, transcript, out)
     return Post(card, prepared, transcript, read_json(folder / "provenance.json", {}), out,
                 chapters.load(out), quotes.load(out))
 
