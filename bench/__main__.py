@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import sys
 
-from bench import cluster, engines, search, serve, speakers
+from bench import cluster, engines, reader, search, serve, speakers
 
 BENCHMARKS = {"engines": engines.main, "speakers": speakers.main, "search": search.main,
-              "serve": serve.main, "cluster": cluster.main}
+              "serve": serve.main, "cluster": cluster.main,
+              "reader": reader.main}
 # What --quick passes to each: a 3-minute interview; 1.5-minute conversations; a 50-hour
-# archive; a 256 MB video; two interviews on the cluster.
+# archive; a 256 MB video; two interviews on the cluster; the reader's page from the
+# generated 60-minute text (no Whisper).
 QUICK = {"engines": ["--quick"], "speakers": ["--quick"], "search": ["--hours", "50"],
-         "serve": ["--size-mb", "256"], "cluster": ["--quick"]}
+         "serve": ["--size-mb", "256"], "cluster": ["--quick"],
+         "reader": ["--quick", "--runs", "1"]}
 
 
 def main(argv: list[str] | None = None) -> None:
