@@ -159,7 +159,8 @@ def transcribed_project(minutes: float = 60) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         os.link(video, folder / video.name)
     _card(folder, video.name)
-    print(f"publishing {root} (the first time: transcription, minutes) ...", file=sys.stderr)
+    first = not (root / "transcripts" / SLUG).is_dir()
+    print(f"publishing {root}{' (the first time: transcription, minutes)' if first else ''} ...", file=sys.stderr)
     subprocess.run([sys.executable, "-m", "pipeline", "-C", str(root), "-q", "publish"], check=True, cwd=ROOT)
     return root
 
