@@ -302,6 +302,29 @@ def test_t_parameter_starts_the_player_there(open_page, built):
     page.wait_for_function("document.getElementById('player').src.includes('start=30')")
 
 
+@pytest.mark.parametrize("name", ["audio", "youtube"])
+def test_every_kind_of_player_stays_in_view_on_a_phone(open_page, name):
+    """Not only the self-hosted video (tests/test_reader.py): an audio player sticks to the
+    top, and YouTube's embed, once a moment is chosen, is pinned compact with play/pause, at
+    ten scroll positions from the top of the page to the bottom."""
+    from bench.reader import PLAYER_IN_VIEW, player_in_view_while_scrolling
+
+    page = open_page(PAGES[name], viewport={"width": 375, "height": 812})
+    _wait_for_player(page)
+    if name == "audio":
+        page.evaluate("document.getElementById('player').play()")
+        page.wait_for_function("!document.getElementById('player').paused")
+    else:  # the embed cannot load offline, so it is chosen as a reader would: a time in the transcript
+        page.locator(".turn a.time").nth(1).click()
+        page.wait_for_function("document.getElementById('player').src.includes('start=')")
+    assert page.evaluate("document.documentElement.scrollHeight") > 812 + 300  # there is somewhere to scroll
+    assert player_in_view_while_scrolling(page) == [True] * 10
+    if name == "youtube":
+        assert page.locator(".player-bar .play-pause").is_visible()
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight / 2)")
+    assert page.evaluate(PLAYER_IN_VIEW)
+
+
 def test_youtube_links_seek_the_embed(open_page):
     page = open_page(PAGES["youtube"])
     chapter = page.get_by_role("navigation", name="Chapters").get_by_role("link").nth(1)
