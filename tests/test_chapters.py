@@ -19,6 +19,7 @@ from pipeline.config import load_card
 from pipeline.errors import CardError
 from pipeline.timecode import clock
 from pipeline.project import Project
+from pipeline.site.pages import Page
 from pipeline.site.render import environment
 
 TOLERANCE = 10.0  # seconds between a chapter start and the true topic change
@@ -209,8 +210,11 @@ def test_post_page_links_chapters_and_serves_the_track(topics_interview):
 
 def test_chapter_titles_are_escaped(tmp_path):
     env = environment(Project(tmp_path))
-    post = SimpleNamespace(chapters=[chapters.Chapter(0, 30, "<script>alert(1)</script> & more")])
-    html = env.get_template("_chapters.html").render(post=post, chapters=post.chapters)
+    post = SimpleNamespace(chapters=[chapters.Chapter(0, 30, "<script>alert(1)</script> & more")],
+                           prepared=SimpleNamespace(kind="video"))
+    page = Page(post, "https://example.org/bees/", {"media": "video.mp4"}, {}, "")
+    html = env.get_template("_chapters.html").render(post=post, chapters=post.chapters, page=page)
+    assert 'href="video.mp4#t=0"' in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     vtt = chapters.webvtt(post.chapters)
     assert "<script>" not in vtt and webvtt.from_string(vtt, strict=True)
