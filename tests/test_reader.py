@@ -5,7 +5,8 @@ bench/interview.py's script as its transcript, with word times at espeak-ng's pa
 other part real (a 60-minute video made by ffmpeg, fetch, prepare, captions, chapters, quotes,
 the page and the search index). Speaking and transcribing it would take minutes here; `python
 -m bench.reader` does that and runs the same checks (bench.reader's helpers) on the result:
-295 turns, 24 chapters and 5 quotes both ways, and the same behaviour.
+295 turns here and 297 transcribed, 24 chapters both ways, and the same behaviour (the
+player in view at ten scroll positions, a scroll that holds, ?t= in view, the first screen).
 
 It is served by pipeline.site.serve on 127.0.0.1; every other request is refused.
 PAGES_SCREENSHOTS=DIR keeps screenshots of the states tried here.
