@@ -28,7 +28,8 @@ test: setup test-deps $(NODE_SETUP) $(REVIEW_SETUP)
 	$(BIN)/pytest
 
 # Every benchmark (bench/): engines, publish, memory, re-publish and render on a generated
-# 30-minute interview (made once into .bench/), search, and the preview server's memory.
+# 30-minute interview (made once into .bench/), search, the preview server's memory, and the
+# reader's page on a phone (bench/reader.py).
 # bench-quick: smaller.
 bench: setup test-deps $(REVIEW_SETUP)
 	$(BIN)/python -m bench

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import sys
 
-from bench import cluster, engines, review, search, serve, speakers, studio
+from bench import cluster, engines, reader, review, search, serve, speakers, studio
 
 BENCHMARKS = {"engines": engines.main, "speakers": speakers.main, "search": search.main,
               "serve": serve.main, "cluster": cluster.main, "review": review.main,
-              "studio": studio.main}
+              "studio": studio.main, "reader": reader.main}
 # What --quick passes to each: a 3-minute interview; 1.5-minute conversations; a 50-hour
 # archive; a 256 MB video; two interviews on the cluster; the review queue without the
-# 30-minute interview; the studio on 30 minutes, not 2 hours.
+# 30-minute interview; the studio on 30 minutes, not 2 hours; the reader's page from the
+# generated 60-minute text (no Whisper).
 QUICK = {"engines": ["--quick"], "speakers": ["--quick"], "search": ["--hours", "50"],
          "serve": ["--size-mb", "256"], "cluster": ["--quick"], "review": ["--quick"],
-         "studio": ["--quick"]}
+         "studio": ["--quick"], "reader": ["--quick", "--runs", "1"]}
 
 
 def main(argv: list[str] | None = None) -> None:

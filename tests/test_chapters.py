@@ -19,6 +19,7 @@ from pipeline.config import load_card
 from pipeline.errors import CardError
 from pipeline.timecode import clock
 from pipeline.project import Project
+from pipeline.site.pages import Page
 from pipeline.site.render import environment
 
 TOLERANCE = 10.0  # seconds between a chapter start and the true topic change
@@ -187,11 +188,16 @@ def test_post_page_links_chapters_and_serves_the_track(topics_interview):
     html = (site / "index.html").read_text()
     tags = _Tags(html).tags
     found = chapters.load(topics_interview["out"])
-    assert ("nav", {"class": "chapters", "aria-label": "Chapters"}) in tags
-    nav = html[html.index('aria-label="Chapters"'):]
+    # The chapters' list is a navigation landmark named by its heading; without JavaScript
+    # each chapter opens the recording at its start (a media fragment; the page's script
+    # seeks the player in place instead).
+    assert ("nav", {"class": "chapters", "id": "chapters", "aria-labelledby": "chapters-heading"}) in tags
+    assert ("h2", {"id": "chapters-heading"}) in tags
+    nav = html[html.index('aria-labelledby="chapters-heading"'):]
     nav = nav[:nav.index("</nav>")]
     links = [a for t, a in _Tags(nav).tags if t == "a"]
-    assert [a["href"] for a in links] == [f"?t={int(c.start)}" for c in found]
+    video = next(a["src"] for t, a in tags if t == "source")
+    assert [a["href"] for a in links] == [f"{video}#t={int(c.start)}" for c in found]
     assert [float(a["data-t"]) for a in links] == [round(c.start, 2) for c in found]
     for chapter in found:
         assert clock(chapter.start) in nav and chapter.title in nav
@@ -204,8 +210,11 @@ def test_post_page_links_chapters_and_serves_the_track(topics_interview):
 
 def test_chapter_titles_are_escaped(tmp_path):
     env = environment(Project(tmp_path))
-    post = SimpleNamespace(chapters=[chapters.Chapter(0, 30, "<script>alert(1)</script> & more")])
-    html = env.get_template("_chapters.html").render(post=post, chapters=post.chapters)
+    post = SimpleNamespace(chapters=[chapters.Chapter(0, 30, "<script>alert(1)</script> & more")],
+                           prepared=SimpleNamespace(kind="video"))
+    page = Page(post, "https://example.org/bees/", {"media": "video.mp4"}, {}, "")
+    html = env.get_template("_chapters.html").render(post=post, chapters=post.chapters, page=page)
+    assert 'href="video.mp4#t=0"' in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     vtt = chapters.webvtt(post.chapters)
     assert "<script>" not in vtt and webvtt.from_string(vtt, strict=True)

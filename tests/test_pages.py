@@ -302,6 +302,29 @@ def test_t_parameter_starts_the_player_there(open_page, built):
     page.wait_for_function("document.getElementById('player').src.includes('start=30')")
 
 
+@pytest.mark.parametrize("name", ["audio", "youtube"])
+def test_every_kind_of_player_stays_in_view_on_a_phone(open_page, name):
+    """Not only the self-hosted video (tests/test_reader.py): an audio player sticks to the
+    top, and YouTube's embed, once a moment is chosen, is pinned compact with play/pause, at
+    ten scroll positions from the top of the page to the bottom."""
+    from bench.reader import PLAYER_IN_VIEW, player_in_view_while_scrolling
+
+    page = open_page(PAGES[name], viewport={"width": 375, "height": 812})
+    _wait_for_player(page)
+    if name == "audio":
+        page.evaluate("document.getElementById('player').play()")
+        page.wait_for_function("!document.getElementById('player').paused")
+    else:  # the embed cannot load offline, so it is chosen as a reader would: a time in the transcript
+        page.locator(".turn a.time").nth(1).click()
+        page.wait_for_function("document.getElementById('player').src.includes('start=')")
+    assert page.evaluate("document.documentElement.scrollHeight") > 812 + 300  # there is somewhere to scroll
+    assert player_in_view_while_scrolling(page) == [True] * 10
+    if name == "youtube":
+        assert page.locator(".player-bar .play-pause").is_visible()
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight / 2)")
+    assert page.evaluate(PLAYER_IN_VIEW)
+
+
 def test_youtube_links_seek_the_embed(open_page):
     page = open_page(PAGES["youtube"])
     chapter = page.get_by_role("navigation", name="Chapters").get_by_role("link").nth(1)
@@ -312,37 +335,64 @@ def test_youtube_links_seek_the_embed(open_page):
 
 
 def test_without_javascript_every_moment_is_a_link(open_page, built):
+    """Without JavaScript a page cannot start its player at ?t=, so every time links to the
+    recording itself at that moment (a media fragment), and Chromium plays it from there."""
     found, picked = stage_output(built, "council-video")
     assert picked, "the quotes stage found quotes in the sample"
     page = open_page(PAGES["video"], java_script_enabled=False)
+    page.locator("#chapters summary").click()  # folded: the transcript comes soon after the player
     links = page.get_by_role("navigation", name="Chapters").get_by_role("link")
-    assert [a.get_attribute("href") for a in links.all()] == [f"?t={int(c.start)}" for c in found]
+    assert [a.get_attribute("href") for a in links.all()] == [f"video.mp4#t={int(c.start)}" for c in found]
+    page.locator(".quotes summary").click()
     shown = page.locator("blockquote")
     assert shown.count() == len(picked)
     for quote, expected in zip(shown.all(), picked):
         assert expected.text in quote.inner_text()
         href = quote.evaluate("q => (q.closest('figure') || q).querySelector('a[href]').getAttribute('href')")
-        assert href == f"?t={int(expected.start)}"
+        assert href == f"video.mp4#t={int(expected.start)}"
     turns = page.locator(".turn")
     assert turns.count() >= 2
     for turn in turns.all():
-        assert re.fullmatch(r"\?t=\d+", turn.locator("a").first.get_attribute("href"))
+        start = float(turn.get_attribute("data-start"))
+        assert turn.locator("a.time").get_attribute("href") == f"video.mp4#t={int(start)}"
+        assert turn.locator("a.cite").get_attribute("href").startswith(f"?t={int(start)}&end=")
     assert page.locator("button.follow").is_hidden()  # a control that needs scripting
-    # Following a link still lands on the moment's address.
+    assert "need JavaScript" in page.locator(".transcript").inner_text()  # and the search box says so
+    # Following a link opens the recording at the moment.
     links.nth(1).click()
-    assert page.url.endswith(f"council-video/?t={int(found[1].start)}")
+    assert page.url.endswith(f"council-video/video.mp4#t={int(found[1].start)}")
+    player = open_page(f"council-video/video.mp4#t={int(found[1].start)}")
+    player.wait_for_function(f"document.querySelector('video').readyState >= 1")
+    assert abs(player.evaluate("document.querySelector('video').currentTime") - int(found[1].start)) < 0.5
+    # YouTube's own address takes the moment as &t=.
+    page = open_page(PAGES["youtube"], java_script_enabled=False)
+    hrefs = page.locator(".turn a.time").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    starts = page.locator(".turn").evaluate_all("turns => turns.map(t => Math.floor(+t.dataset.start + 1e-6))")
+    assert hrefs == [f"https://www.youtube.com/watch?v={YOUTUBE_ID}&t={t}s" for t in starts]
 
 
-@pytest.mark.parametrize("name,width", [("audio", 375), ("video", 1280)])
-def test_focus_is_never_hidden_under_the_player(open_page, name, width):
+def test_publish_ends_by_saying_how_to_preview(built, monkeypatch):
+    """Not a file path that opens a listing: `pipeline serve`, at the base_url's own path."""
+    monkeypatch.chdir(built)
+    result = CliRunner().invoke(cli, ["publish"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.endswith(f"Preview the site: pipeline serve, then open http://127.0.0.1:8000{BASE}"), last
+
+
+@pytest.mark.parametrize("name,width,height", [("audio", 375, 400), ("video", 1280, 400), ("video", 1280, 700),
+                                               ("video", 375, 600)])
+def test_focus_is_never_hidden_under_the_player(open_page, name, width, height):
     """WCAG 2.4.11: coming back up to a control (Shift+Tab after scrolling down), the browser
-    scrolls it into view; it must not land under the sticky player."""
-    page = open_page(PAGES[name], viewport={"width": width, "height": 400})
+    scrolls it into view; it must not land under the player kept in view (in its column, or
+    pinned compact to the top once a moment was chosen), nor under the transcript's tools."""
+    page = open_page(PAGES[name] + "?t=5", viewport={"width": width, "height": height})
     _wait_for_player(page)
     hidden = page.evaluate("""() => {
         const hidden = [];
         for (const el of document.querySelectorAll('main a[href], main button:not([hidden])')) {
             if (!el.getClientRects().length) continue;  // not rendered (fallback inside <audio>)
+            if (el.closest('details:not([open])')) continue;  // folded away: it cannot take focus
             const r0 = el.getBoundingClientRect();
             window.scrollTo(0, r0.bottom + scrollY + 5);  // just out of view above
             el.focus();

@@ -16,6 +16,7 @@ from conftest import GRACE, TOM, write_card
 from pipeline.config import load_card
 from pipeline.model import Transcript
 from pipeline.project import Project
+from pipeline.site.pages import Page
 from pipeline.site.render import environment
 from pipeline.stages import quotes
 
@@ -79,16 +80,19 @@ def test_page_shows_quotes_with_links_to_the_moment(topics_interview):
     section = section[:section.index("</section>")]
     assert section.count("<blockquote>") == len(published)
     for quote in published:
-        assert f'href="?t={int(quote["start"])}" data-t="{quote["start"]:.2f}"' in section
+        assert f'href="video.mp4#t={int(quote["start"])}" data-t="{quote["start"]:.2f}"' in section
         assert quote["text"].replace("'", "&#39;") in section
 
 
 def test_quote_partial_names_the_speaker_and_escapes(tmp_path):
     env = environment(Project(tmp_path))
-    post = SimpleNamespace(quotes=[quotes.Quote(GRACE, 'She said "<script>alert(1)</script>".', 61.5, 65)])
-    html = env.get_template("_quotes.html").render(post=post)
+    post = SimpleNamespace(quotes=[quotes.Quote(GRACE, 'She said "<script>alert(1)</script>".', 61.5, 65)],
+                           prepared=SimpleNamespace(kind="video"))
+    page = Page(post, "https://example.org/bees/", {"media": "video.mp4"}, {}, "")
+    html = env.get_template("_quotes.html").render(post=post, page=page)
     assert "<blockquote>" in html and GRACE in html
-    assert '<a class="time" href="?t=61" data-t="61.50">' in html
+    # Without JavaScript the link opens the recording at the quote (the script seeks in place).
+    assert '<a class="time" href="video.mp4#t=61" data-t="61.50">' in html
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
+import shutil
 import sys
+from pathlib import Path
+from urllib.parse import urlparse
 
 import click
 
@@ -41,12 +45,13 @@ def command(project, slugs: tuple[str, ...], force: bool, jobs: int, scheduler: 
         _exit_now(130)
     for slug, message in report.failed.items():
         click.echo(f"FAILED {slug}: {message}", err=True)
-    click.echo(summary(report), err=True)
+    click.echo(summary(report, preview(project)), err=True)
     sys.exit(1 if report.failed else 0)
 
 
-def summary(report) -> str:
-    """The last line of a publish: what was published, what work was done, what failed."""
+def summary(report, preview: str = "") -> str:
+    """The last line of a publish: what was published, what work was done, what failed, and
+    how to look at the site."""
     worked = [s for s in report.published if report.work.get(s)]
     parts = [f"published {len(report.published)} interview(s) in {report.seconds:.1f} s"]
     if worked:
@@ -55,7 +60,40 @@ def summary(report) -> str:
         parts.append(f"{len(report.skipped)} unchanged (no download, ffmpeg or model work)")
     if report.failed:
         parts.append(f"{len(report.failed)} failed: {', '.join(report.failed)}")
-    return "; ".join(parts) + f". Site: {report.site}"
+    return "; ".join(parts) + "." + (f" {preview}" if preview else "")
+
+
+def preview(project) -> str:
+    """How to look at the site: `pipeline serve` and its address (site.yaml's base_url path).
+    Opening index.html as a file, or Python's http.server, cannot seek in the recording."""
+    if not (project.site / "index.html").is_file():
+        return ""
+    from pipeline.config import load_site
+    from pipeline.errors import PipelineError
+
+    try:
+        path = urlparse(load_site(project.root).base_url).path or "/"
+    except PipelineError:
+        path = "/"
+    folder = "" if project.root.resolve() == Path.cwd().resolve() else f" -C {shlex.quote(str(project.root))}"
+    return f"Preview the site: {_program()}{folder} serve, then open http://127.0.0.1:8000{path}"
+
+
+def _program() -> str:
+    """The command to run the pipeline again, as it was run now."""
+    run = Path(sys.argv[0])
+    if run.name == "__main__.py":  # python -m pipeline
+        python = Path(sys.executable)
+        return f"{_short(python) if shutil.which(python.name) != str(python) else python.name} -m pipeline"
+    if run.name != "pipeline" or shutil.which("pipeline") == str(run.resolve()):
+        return "pipeline"
+    return _short(run)
+
+
+def _short(path: Path) -> str:
+    """A path as short as it can be written from here."""
+    relative = os.path.relpath(path)
+    return shlex.quote(relative if not relative.startswith("..") else str(path))
 
 
 def _exit_now(code: int) -> None:

@@ -1,5 +1,7 @@
-"""What a post page shows, worked out from a Post: its address, its files, its summary and
-its structured data. Nothing here writes files (pipeline.site.render does).
+"""What a post page shows, worked out from a Post: its address, its files, its summary, its
+structured data and its transcript as the reader sees it (chapters as headings, questions set
+apart, each turn's sentences for the highlight that follows the recording). Nothing here
+writes files (pipeline.site.render does).
 
 Text from cards and transcripts is untrusted: the intro's Markdown is rendered without raw
 HTML and then sanitised, and templates autoescape everything else.
@@ -7,12 +9,13 @@ HTML and then sanitised, and templates autoescape everything else.
 
 from __future__ import annotations
 
+import bisect
 import html
 import math
 import re
 import textwrap
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -22,7 +25,9 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from pipeline.config import Site
-from pipeline.model import Post
+from pipeline.model import Chapter, Post
+from pipeline.search.rows import PageTurn
+from pipeline.stages.export import CUE_CHARS
 
 # Files published beside each page, in the order the Downloads list shows them.
 DOWNLOADS = (
@@ -55,6 +60,17 @@ class Page:
     def link(self, role: str) -> str | None:
         """Absolute address of a file beside the page, or None when it is not published."""
         return self.url + self.files[role] if role in self.files else None
+
+    def moment(self, seconds: float) -> str:
+        """Where a time link goes without JavaScript: the recording itself at that moment (a
+        media fragment, `video.mp4#t=75`, or YouTube's own `&t=75s`), since a page cannot start
+        its player at `?t=` without a script. With JavaScript the link seeks in place."""
+        second = math.floor(float(seconds) + 1e-6)
+        if video := youtube_id(self.post):
+            return f"https://www.youtube.com/watch?v={video}&t={second}s"
+        if "media" in self.files:
+            return f"{self.files['media']}#t={second}"
+        return f"?t={second}"
 
     @property
     def intro_html(self) -> Markup:
@@ -189,3 +205,77 @@ def downloads(page: Page) -> list[dict]:
                       "format": Path(page.files["media"]).suffix.lstrip(".").upper(),
                       "size": page.sizes["media"]})
     return items
+
+
+# ---------------------------------------------------------------------------- the transcript
+
+# A sentence ends at . ? ! or … (perhaps inside quotes or brackets); a clause at , ; : or a dash.
+_SENTENCE_END = re.compile(r"[.?!…][\"'”’)\]]*$")
+_CLAUSE_END = re.compile(r"[,;:–—][\"'”’)\]]*$")
+
+
+@dataclass
+class ShownTurn(PageTurn):
+    """A turn as the page shows it: a question or an answer, whether its speaker's name was
+    just shown, and where each of its sentences starts (for the highlight)."""
+
+    question: bool = False
+    same_speaker: bool = False  # the turn before is the same speaker's: the name is not repeated
+    sentences: list[int] = field(default_factory=lambda: [0])  # index of each sentence's first word
+
+
+@dataclass
+class Part:
+    """The turns of one chapter (or those before the first chapter), under its heading."""
+
+    chapter: Chapter | None
+    anchor: str | None  # the heading's id: chapter-3
+    turns: list[ShownTurn]
+
+    @property
+    def characters(self) -> int:
+        """How much text it holds: the browser's estimate of its height until it is shown."""
+        return sum(len(t.text) + len(t.speaker or "") + 12 for t in self.turns)
+
+
+def sentences(text: str) -> list[int]:
+    """Where each sentence of a turn starts, as indices of its whitespace-separated words. A
+    sentence longer than a caption cue (two lines of captions) is split after a comma, and
+    one longer than two cues wherever it reaches that length, so that the highlight that
+    follows the recording never covers more than a few seconds of speech."""
+    words = text.split()
+    starts, first = [0], 0
+    for i, word in enumerate(words[:-1]):
+        length = len(" ".join(words[first:i + 1]))
+        if (_SENTENCE_END.search(word) or (length > CUE_CHARS and _CLAUSE_END.search(word))
+                or length > 2 * CUE_CHARS):
+            starts.append(i + 1)
+            first = i + 1
+    return starts
+
+
+def is_question(turn: PageTurn, interviewer: str) -> bool:
+    """The interviewer's turns are the questions; without a name for them (or without
+    speakers), a turn that ends with a question mark is one."""
+    if interviewer and turn.speaker:
+        return turn.speaker == interviewer
+    return turn.text.rstrip().rstrip("\"'”’)]").endswith("?")
+
+
+def transcript_parts(turns: list[PageTurn], chapters: list[Chapter], interviewer: str) -> list[Part]:
+    """The transcript in parts, one a chapter: each turn goes under the last chapter that
+    starts before it (a chapter starting inside a turn takes the turns after it). A speaker's
+    name is shown where they start speaking, and again under each chapter's heading."""
+    if not any(t.speaker == interviewer for t in turns):
+        interviewer = ""  # the voices were not named after the card: tell questions by their "?"
+    parts = [Part(None, None, [])]
+    parts += [Part(chapter, f"chapter-{n}", []) for n, chapter in enumerate(chapters, 1)]
+    starts = [float(c.start) for c in chapters]
+    for turn in turns:
+        # 0: before the first chapter; half a second of slack for a chapter set by hand.
+        parts[bisect.bisect_right(starts, turn.start + 0.5)].turns.append(
+            ShownTurn(**vars(turn), question=is_question(turn, interviewer), sentences=sentences(turn.text)))
+    for part in parts:
+        for before, turn in zip(part.turns, part.turns[1:]):
+            turn.same_speaker = turn.speaker is not None and turn.speaker == before.speaker
+    return [p for p in parts if p.turns or p.chapter]

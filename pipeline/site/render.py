@@ -24,7 +24,8 @@ from pipeline.site import feeds
 from pipeline.search import cite
 from pipeline.search.rows import page_turns
 from pipeline.site.pages import (TRANSCRIPT_FILES, Page, downloads, iso_duration, markdown,
-                                 structured_data, summary, tag_index, tag_slug, youtube_id)
+                                 structured_data, summary, tag_index, tag_slug, transcript_parts,
+                                 youtube_id)
 from pipeline.timecode import clock
 
 # The templates that ship with the pipeline (package data); a project's own templates/
@@ -81,6 +82,7 @@ def _render_post(env: jinja2.Environment, project: Project, site: Site, page: Pa
     _write_page(env, project.page_folder(post.card.slug) / "index.html", "post.html",
                 site=site, post=post, card=post.card, media=post.prepared, files=page.files,
                 page=page, turns=turns, youtube_id=youtube_id(post),
+                parts=transcript_parts(turns, post.chapters, post.card.interviewer),
                 chapters=post.chapters, downloads=downloads(page),
                 citation=cite.page_data(post.card, site, [t.speaker for t in turns]),
                 jsonld=structured_data(page, site), root="../")

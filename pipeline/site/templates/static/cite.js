@@ -4,8 +4,8 @@
 //   BibTeX and CSL-JSON, each with a copy button (the same text `pipeline cite` prints:
 //   the templates come from the page, written by pipeline/search/cite.py);
 // - selecting words of the transcript offers "Cite the selected words", for just that span;
-// - a page opened at a cited span marks its turns, stops the recording at its end once, and
-//   finds the turn by its time when its anchor is gone (an editor merged paragraphs).
+// - a page opened at a cited span marks its turns and stops the recording at its end once
+//   (player.js shows the moment, found by its time when its anchor is gone).
 import { clock } from "./match.js";
 
 (function () {
@@ -145,15 +145,11 @@ import { clock } from "./match.js";
   var params = new URLSearchParams(location.search);
   var from = parseFloat(params.get("t")), to = parseFloat(params.get("end"));
   if (isNaN(from)) return;
-  var containing = null;
+  // (player.js brings the moment into view, by its time, so a turn merged away is found.)
   turns.forEach(function (turn) {
     var a = parseFloat(turn.dataset.start), b = parseFloat(turn.dataset.end);
-    if (a <= from + 0.05) containing = turn;
     if (!isNaN(to) && b > from && a < to) turn.classList.add("cited");
   });
-  if (containing && !(location.hash && document.getElementById(location.hash.slice(1)))) {
-    containing.scrollIntoView({ block: "start" });
-  }
   var player = document.getElementById("player");
   if (!isNaN(to) && player && player.tagName !== "IFRAME") {
     var stopped = false;
