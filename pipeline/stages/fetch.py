@@ -1,8 +1,11 @@
 """Fetch: get the interview's media into media/SLUG/.
 
-URLs go through yt-dlp's Python API (YouTube, web pages with a <video> or og:video, direct
-media links) into source.<ext>, with info.json kept beside it. Local files are taken as
-they are. Either way provenance.json records where the media came from and its sha256.
+URLs go through yt-dlp's command line (YouTube, web pages with a <video> or og:video, direct
+media links) into source.<ext>, with info.json kept beside it, and with the publisher's own
+captions when there are any: subtitles a person made (never automatic ones) or a page's
+<track>, as captions.<language>.<vtt|srt>. Local files are taken as they are, with a
+.vtt/.srt of the same name beside them. Either way provenance.json records where the media
+came from, its sha256 and the captions found (creator_captions.py decides whether to use them).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pipeline.config import Card, DownloadSettings
 from pipeline.errors import FetchError
 from pipeline.files import read_json, write_json
 from pipeline.model import Fetched
+from pipeline.stages import creator_captions
 from pipeline.stamps import Stamps
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,8 @@ def run(card: Card, limits: DownloadSettings) -> Fetched:
     provenance = read_json(card.folder / "provenance.json", {})
     done = card.folder / provenance.get("file", "source.missing")
     if stamps.is_fresh("fetch", key, [done]):
+        if "captions" not in provenance:  # fetched before captions were: only they are fetched
+            provenance = _fetch_captions(card, limits, provenance)
         return Fetched(done, provenance)
     fetched = _download(card, limits)
     stamps.record("fetch", key, file=fetched.path.name)
@@ -67,7 +73,8 @@ def _format_for(url: str) -> str:
 def _take_local(card: Card) -> Fetched:
     path = card.folder / card.source
     stamps = Stamps(card.folder)
-    provenance = {"file": path.name, "sha256": stamps.digest(path), "origin": "local file"}
+    provenance = {"file": path.name, "sha256": stamps.digest(path), "origin": "local file",
+                  "captions": creator_captions.beside(path)}
     write_json(card.folder / "provenance.json", provenance)
     return Fetched(path, provenance)
 
@@ -81,8 +88,10 @@ def _download(card: Card, limits: DownloadSettings) -> Fetched:
     with tempfile.TemporaryDirectory(prefix=".download-", dir=card.folder) as scratch:
         found = _run_yt_dlp(card, Path(scratch), limits)
         info = read_json(Path(scratch) / "source.info.json", {}) or {}
+        captions = creator_captions.downloaded(Path(scratch))
         files = [f for f in found if f.exists()] or sorted(
-            f for f in Path(scratch).glob("source.*") if not f.name.endswith((".json", ".part")))
+            f for f in Path(scratch).glob("source.*") if not f.name.endswith((".json", ".part"))
+            and f not in captions)
         if not files:
             raise FetchError(f"{card.slug}: yt-dlp finished but left no media file for {card.source}")
         downloaded = files[0]
@@ -90,6 +99,7 @@ def _download(card: Card, limits: DownloadSettings) -> Fetched:
             old.unlink()
         target = card.folder / downloaded.name
         shutil.move(downloaded, target)
+        kept = creator_captions.keep(captions, card.folder)
 
     provenance = {
         "origin": "url",
@@ -102,10 +112,23 @@ def _download(card: Card, limits: DownloadSettings) -> Fetched:
         "file": target.name,
         "sha256": Stamps(card.folder).digest(target),
         "fetched_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "captions": kept,
     }
     write_json(card.folder / "info.json", info)
     write_json(card.folder / "provenance.json", provenance)
     return Fetched(target, provenance)
+
+
+def _fetch_captions(card: Card, limits: DownloadSettings, provenance: dict) -> dict:
+    """Only the captions of a source downloaded before captions were fetched (the media is
+    not downloaded again); recorded in provenance.json."""
+    log.info("%s: looking for the publisher's captions of %s", card.slug, card.source)
+    with tempfile.TemporaryDirectory(prefix=".download-", dir=card.folder) as scratch:
+        _run_yt_dlp(card, Path(scratch), limits, media=False)
+        kept = creator_captions.keep(creator_captions.downloaded(Path(scratch)), card.folder)
+    provenance = {**provenance, "captions": kept}
+    write_json(card.folder / "provenance.json", provenance)
+    return provenance
 
 
 # yt-dlp runs in a process of its own so that a stalled or endless download can be stopped
@@ -114,14 +137,21 @@ def _download(card: Card, limits: DownloadSettings) -> Fetched:
 POLL = 0.25  # seconds between looks at the download
 
 
-def _run_yt_dlp(card: Card, scratch: Path, limits: DownloadSettings) -> list[Path]:
-    """Download with yt-dlp's command line into `scratch`, within the time and rate limits;
-    return the files it says it made."""
+# The publisher's captions: every language a person wrote (a site's automatic captions
+# never: they are a recogniser's words, and worse than ours), as WebVTT or SRT when offered.
+CAPTION_OPTIONS = ["--write-subs", "--no-write-auto-subs", "--sub-langs", "all,-live_chat",
+                   "--sub-format", "vtt/srt/best"]
+
+
+def _run_yt_dlp(card: Card, scratch: Path, limits: DownloadSettings, media: bool = True) -> list[Path]:
+    """Download with yt-dlp's command line into `scratch`, within the time and rate limits
+    (the media and its captions, or only the captions); return the media files it made."""
     args = ["--ignore-config", "--quiet", "--no-warnings", "--no-progress", "--color", "no_color",
             "--no-playlist", "--playlist-items", "1", "--format", _format_for(card.source),
             "--merge-output-format", "mp4", "--socket-timeout", "20", "--retries", "2",
             "--fragment-retries", "2", "--paths", f"home:{scratch}", "--paths", f"temp:{scratch}",
             "--output", "source.%(ext)s", "--write-info-json", "--no-write-playlist-metafiles",
+            *CAPTION_OPTIONS, *([] if media else ["--skip-download", "--no-write-info-json"]),
             "--print", "after_move:filepath", "--", card.source]
     out, err = scratch / ".yt-dlp.out", scratch / ".yt-dlp.err"
     with open(out, "w") as stdout, open(err, "w") as stderr:
