@@ -115,10 +115,11 @@ def transcribe_settings(site: Site, card: Card) -> TranscribeSettings:
 
 
 def glossary(site: Site, card: Card) -> tuple[str, ...]:
-    """The names and terms of one interview: site.yaml's glossary, the card's, and every name
-    on the card (interviewer, guests, speakers), each once, in that order."""
-    names = (*site.glossary, *card.glossary, card.interviewer, *card.guests,
-             *card.speakers.names, *(name for _, name in card.speakers.rename))
+    """The names and terms of one interview: every name on the card (interviewer, guests,
+    speakers), the card's glossary, then site.yaml's, each once; the most particular first,
+    as the recogniser's hint has room for only so many (engines.hint)."""
+    names = (card.interviewer, *card.guests, *card.speakers.names,
+             *(name for _, name in card.speakers.rename), *card.glossary, *site.glossary)
     return tuple(dict.fromkeys(n for n in names if n))
 
 

@@ -149,7 +149,7 @@ def find(transcript: Transcript, interviewer: str = "", names: tuple[str, ...] =
                      max(MIN_SECONDS, duration / 30))
     groups = [exchanges[a:b] for a, b in zip([0] + chosen, chosen + [len(exchanges)])]
     starts = [0.0] + [exchanges[i].start for i in chosen]
-    named = _titles(groups, names, guest, site_language)
+    named = _titles(groups, names, guest, site_language, languages.base(transcript.language))
     return [Chapter(round(start, 3), round(end, 3), title)
             for start, end, title in zip(starts, starts[1:] + [duration], named)]
 
@@ -235,17 +235,22 @@ def _choose(starts: list[float], scores: list[float], duration: float, min_len: 
 
 
 def _titles(groups: list[list[_Exchange]], names: tuple[str, ...], guest: str | None,
-            site_language: str) -> list[str]:
+            site_language: str, spoken: str = "en") -> list[str]:
     """A distinct title for each chapter: from its opening question, else its main noun
-    phrase, else its first words."""
+    phrase, else its first words. Questions are turned into headings in English only;
+    another language gets its question as it was asked, or its keyphrase."""
     used: set[str] = set()
     found = []
     for group in groups:
         text = " ".join(e.text for e in group)
         asked = [s.text for e in group[:1] for s in e.asked if s.is_question]
-        options = [titles.from_question(q, guest) for q in reversed(asked)]
-        options += [titles.from_phrase(p) for p in _noun_phrases(text, names)]
-        options.append(_condensed_question(" ".join(asked)))
+        if spoken == "en":
+            options = [titles.from_question(q, guest) for q in reversed(asked)]
+            options += [titles.from_phrase(p) for p in _noun_phrases(text, names)]
+            options.append(_condensed_question(" ".join(asked)))
+        else:
+            options = [_condensed_question(" ".join(asked))]
+            options += [p[0].upper() + p[1:] for p in _noun_phrases(text, names, spoken)]
         title = next((t for t in options if t and t.lower() not in used), None) or _opening(text)
         title = titles.spell(title, site_language)
         used.add(title.lower())
@@ -253,18 +258,22 @@ def _titles(groups: list[list[_Exchange]], names: tuple[str, ...], guest: str | 
     return found
 
 
-def _noun_phrases(text: str, names: tuple[str, ...]) -> list[str]:
-    """The chapter's YAKE keyphrases that read as a subject (ending in a noun, no verb or
-    name in them), best first."""
+def _noun_phrases(text: str, names: tuple[str, ...], spoken: str = "en") -> list[str]:
+    """The chapter's YAKE keyphrases that read as a subject (in English: ending in a noun,
+    no verb or name in them), best first."""
     import yake
     from lemminflect import getAllLemmas
 
-    extractor = yake.KeywordExtractor(lan="en", n=3, top=30, dedup_lim=0.7)
+    extractor = yake.KeywordExtractor(lan=spoken, n=3, top=30, dedup_lim=0.7)
     lowered = set(re.findall(r"[a-z']+", text))  # words the speakers used in lower case
     skip = {w.lower() for n in names for w in n.split()} | extractor.stopword_set | _NOT_SUBJECTS
     ranked = []
     for phrase, weight in extractor.extract_keywords(text):
         words = phrase.split()
+        if spoken != "en":
+            if not {w.lower() for w in words} & skip:
+                ranked.append((weight / len(words), phrase))
+            continue
         if not re.fullmatch(r"[A-Za-z][A-Za-z' -]*", phrase) or {w.lower() for w in words} & skip:
             continue
         if "NOUN" not in getAllLemmas(words[-1].lower()) and not words[-1][0].isupper():

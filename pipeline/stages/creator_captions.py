@@ -120,9 +120,9 @@ def read(path: Path) -> list[tuple[float, float, str]]:
 
 
 def spoken(text: str) -> str:
-    """The words said in a cue's text."""
-    lines = [_LABEL.sub("", line.strip()) for line in _TAGS.sub("", text).splitlines()]
-    return " ".join(html.unescape(_SOUNDS.sub(" ", " ".join(lines))).split())
+    """The words said in a cue's text (markup first, then entities: an escaped '<' is text)."""
+    lines = [_LABEL.sub("", line.strip()) for line in html.unescape(_TAGS.sub("", text)).splitlines()]
+    return " ".join(_SOUNDS.sub(" ", " ".join(lines)).split())
 
 
 def run(card: Card, fetched: Fetched, machine: Transcript) -> Transcript:

@@ -49,7 +49,8 @@ def run(card: Card, limits: DownloadSettings) -> Fetched:
     done = card.folder / provenance.get("file", "source.missing")
     if stamps.is_fresh("fetch", key, [done]):
         if "captions" not in provenance:  # fetched before captions were: only they are fetched
-            provenance = _fetch_captions(card, limits, provenance)
+            provenance = {**provenance, "captions": _only_captions(card, limits)}
+            write_json(card.folder / "provenance.json", provenance)
         return Fetched(done, provenance)
     fetched = _download(card, limits)
     stamps.record("fetch", key, file=fetched.path.name)
@@ -88,10 +89,8 @@ def _download(card: Card, limits: DownloadSettings) -> Fetched:
     with tempfile.TemporaryDirectory(prefix=".download-", dir=card.folder) as scratch:
         found = _run_yt_dlp(card, Path(scratch), limits)
         info = read_json(Path(scratch) / "source.info.json", {}) or {}
-        captions = creator_captions.downloaded(Path(scratch))
         files = [f for f in found if f.exists()] or sorted(
-            f for f in Path(scratch).glob("source.*") if not f.name.endswith((".json", ".part"))
-            and f not in captions)
+            f for f in Path(scratch).glob("source.*") if not f.name.endswith((".json", ".part")))
         if not files:
             raise FetchError(f"{card.slug}: yt-dlp finished but left no media file for {card.source}")
         downloaded = files[0]
@@ -99,7 +98,7 @@ def _download(card: Card, limits: DownloadSettings) -> Fetched:
             old.unlink()
         target = card.folder / downloaded.name
         shutil.move(downloaded, target)
-        kept = creator_captions.keep(captions, card.folder)
+        kept = _captions(card, Path(scratch), limits, Path(scratch) / "source.info.json")
 
     provenance = {
         "origin": "url",
@@ -119,16 +118,33 @@ def _download(card: Card, limits: DownloadSettings) -> Fetched:
     return Fetched(target, provenance)
 
 
-def _fetch_captions(card: Card, limits: DownloadSettings, provenance: dict) -> dict:
-    """Only the captions of a source downloaded before captions were fetched (the media is
-    not downloaded again); recorded in provenance.json."""
+def _only_captions(card: Card, limits: DownloadSettings) -> list[dict]:
+    """The captions of a source downloaded before captions were fetched: the page is read
+    again, the media is not downloaded again."""
     log.info("%s: looking for the publisher's captions of %s", card.slug, card.source)
     with tempfile.TemporaryDirectory(prefix=".download-", dir=card.folder) as scratch:
-        _run_yt_dlp(card, Path(scratch), limits, media=False)
-        kept = creator_captions.keep(creator_captions.downloaded(Path(scratch)), card.folder)
-    provenance = {**provenance, "captions": kept}
-    write_json(card.folder / "provenance.json", provenance)
-    return provenance
+        try:
+            _run_yt_dlp(card, Path(scratch), limits, ["--skip-download"])
+        except FetchError as e:
+            log.warning("%s: the page could not be read again for its captions (%s); the "
+                        "recogniser's words are used", card.slug, e.message.splitlines()[-1].strip())
+            return []
+        return _captions(card, Path(scratch), limits, Path(scratch) / "source.info.json")
+
+
+def _captions(card: Card, scratch: Path, limits: DownloadSettings, info: Path) -> list[dict]:
+    """The publisher's captions, from what yt-dlp found on the page (its info.json: the page
+    is not read again), moved into the card's folder. A run of its own, so that a broken
+    captions link never stops the media (yt-dlp fails a whole download for one)."""
+    if not info.is_file():
+        return []
+    try:
+        _run_yt_dlp(card, scratch, limits, [*CAPTION_OPTIONS, "--skip-download"], load=info)
+    except FetchError as e:
+        log.warning("%s: the publisher's captions could not be downloaded (%s); the recogniser's "
+                    "words are used", card.slug, e.message.splitlines()[-1].strip())
+        return []
+    return creator_captions.keep(creator_captions.downloaded(scratch), card.folder)
 
 
 # yt-dlp runs in a process of its own so that a stalled or endless download can be stopped
@@ -139,20 +155,22 @@ POLL = 0.25  # seconds between looks at the download
 
 # The publisher's captions: every language a person wrote (a site's automatic captions
 # never: they are a recogniser's words, and worse than ours), as WebVTT or SRT when offered.
+# --write-info-json is off for that run: it would rewrite the info.json being read.
 CAPTION_OPTIONS = ["--write-subs", "--no-write-auto-subs", "--sub-langs", "all,-live_chat",
-                   "--sub-format", "vtt/srt/best"]
+                   "--sub-format", "vtt/srt/best", "--no-write-info-json"]
 
 
-def _run_yt_dlp(card: Card, scratch: Path, limits: DownloadSettings, media: bool = True) -> list[Path]:
-    """Download with yt-dlp's command line into `scratch`, within the time and rate limits
-    (the media and its captions, or only the captions); return the media files it made."""
+def _run_yt_dlp(card: Card, scratch: Path, limits: DownloadSettings, extra: list[str] = (),
+                load: Path | None = None) -> list[Path]:
+    """Download with yt-dlp's command line into `scratch`, within the time and rate limits:
+    the card's URL, or what an info.json (`load`) describes; return the media files it made."""
     args = ["--ignore-config", "--quiet", "--no-warnings", "--no-progress", "--color", "no_color",
             "--no-playlist", "--playlist-items", "1", "--format", _format_for(card.source),
             "--merge-output-format", "mp4", "--socket-timeout", "20", "--retries", "2",
             "--fragment-retries", "2", "--paths", f"home:{scratch}", "--paths", f"temp:{scratch}",
             "--output", "source.%(ext)s", "--write-info-json", "--no-write-playlist-metafiles",
-            *CAPTION_OPTIONS, *([] if media else ["--skip-download", "--no-write-info-json"]),
-            "--print", "after_move:filepath", "--", card.source]
+            *extra, "--print", "after_move:filepath",
+            *(["--load-info-json", str(load)] if load else ["--", card.source])]
     out, err = scratch / ".yt-dlp.out", scratch / ".yt-dlp.err"
     with open(out, "w") as stdout, open(err, "w") as stderr:
         child = subprocess.Popen(tied([sys.executable, "-m", "yt_dlp", *args]),
