@@ -317,7 +317,8 @@ def glossary_section(ctx: Context) -> list[dict]:
                          f"the glossary: names heard right", "audio_s": round(duration, 1),
                          "wall_s": result["wall_s"], "cpu_s": result["cpu_s"],
                          "rtf": round(duration / result["wall_s"], 1),
-                         "names": f"{heard}/{said}", **score(reference, result["text"]),
+                         "rss_mb": result["rss_mb"], "names": f"{heard}/{said}",
+                         **score(reference, result["text"]),
                          "load": _load()})
             ctx.progress(rows[-1])
             if not terms:

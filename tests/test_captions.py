@@ -90,7 +90,7 @@ def test_the_transcript_is_in_the_captions_words_timed_by_the_recogniser(publish
     assert machine["text_from"] == "recogniser"  # the recogniser's own output is kept apart
     assert "[MUSIC]" not in (published["out"] / "transcript.vtt").read_text()
     assert "the transcript's words are the publisher's captions (captions.en.vtt" in published["log"]
-    assert "(captions, export" in published["log"]
+    assert "captions, export" in published["log"]
 
 
 def test_the_page_says_the_words_are_the_publishers(published):

@@ -165,3 +165,11 @@ def test_the_model_and_glossary_are_in_the_stage_key(project, short_speech):
     write_card(project, "talk", short_speech["mp3"].name, glossary=["Llanelli", "FOI request"])
     assert transcribe_settings(load_site(project), load_card(folder)).glossary == (
         "Daniel Hughes", "Helen Ward", "Llanelli", "FOI request", "Aberystwyth")
+
+
+def test_the_convert_command_takes_a_shipped_model_or_a_folder(tmp_path, run_cli):
+    result = run_cli(tmp_path, "convert", str(tmp_path / "tiny.pt"), "--model", "tiny.en")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "tiny.pt").stat().st_size > 10_000_000
+    result = run_cli(tmp_path, "convert", str(tmp_path / "x.pt"), "--model", str(tmp_path / "nothing"))
+    assert result.exit_code == 2 and "is not a folder, nor a model that ships (tiny.en, base)" in result.output
