@@ -21,7 +21,7 @@ from conftest import (RECALL, SHORT_TURNS, add_interview, heard_correctly, words
 @pytest.fixture(scope="module")
 def openai_result(short_speech):
     return transcribe.transcribe_with_report(
-        short_speech["wav"], TranscribeSettings(engine="openai-whisper"), "en", "test")
+        short_speech["wav"], TranscribeSettings(engine="openai-whisper", quality="fast"), "en", "test")
 
 
 def test_openai_whisper_transcribes_generated_speech(openai_result, short_speech):
@@ -38,8 +38,8 @@ def test_openai_whisper_transcribes_generated_speech(openai_result, short_speech
 
 
 def test_both_engines_give_the_same_shape(openai_result, short_speech):
-    fast, report = transcribe.transcribe_with_report(short_speech["wav"], TranscribeSettings(),
-                                                     "en", "test")
+    fast, report = transcribe.transcribe_with_report(short_speech["wav"],
+                                                     TranscribeSettings(quality="fast"), "en", "test")
     heard_correctly(fast)
     assert fast.engine == "faster-whisper"
     fast, slow = fast.to_dict(), openai_result[0].to_dict()
@@ -161,8 +161,12 @@ def test_workers_share_the_clips_and_agree(topics_interview):
     """Two workers (one thread each) decode alternate clips at once; the transcript is the
     one a single worker makes, in time order."""
     audio = topics_interview["project"] / "media" / topics_interview["slug"] / "audio.wav"
-    one, report = transcribe.transcribe_with_report(audio, TranscribeSettings(workers=1, threads=2), "en")
-    two, _ = transcribe.transcribe_with_report(audio, TranscribeSettings(workers=2, threads=2), "en")
+    # tiny.en: the workers' split is the same for every model, and a 3-minute interview twice
+    # with base took a minute of the test run.
+    one, report = transcribe.transcribe_with_report(
+        audio, TranscribeSettings(quality="fast", workers=1, threads=2), "en")
+    two, _ = transcribe.transcribe_with_report(
+        audio, TranscribeSettings(quality="fast", workers=2, threads=2), "en")
     assert report.clips >= 4  # enough clips for both workers to have several
     assert words_of(two.text) == words_of(one.text)
     starts = [w.start for s in two.segments for w in s.words]

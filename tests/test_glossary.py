@@ -112,6 +112,6 @@ def test_quotes_avoid_unsure_words_until_reviewed(topics_transcripts):
 
 def test_unsure_words_are_counted_without_review_only():
     transcript = Transcript("en", 5.0, "faster-whisper", "base",
-                            [Segment(0.0, 5.0, "We met Helen Warde there.", words=_words("We met Helen Warde there.", 0.3))])
+                            [Segment(0.0, 5.0, "We met Helen Warde there.", words=_words("We met Helen Warde there.", review.UNSURE / 2))])
     assert {p["why"] for p in review.places(transcript, ("Helen Ward",))} == {"near-miss", "unsure"}
     assert {p["why"] for p in review.places(transcript, ("Helen Ward",), reviewed=True)} == {"near-miss"}

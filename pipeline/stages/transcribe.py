@@ -13,6 +13,13 @@ decides what gets decoded:
   answer), and words placed over silence. A clip that fails is decoded again in clips of at
   most 10 s, with safer settings (beam search with temperature fallback, one clip after
   another), and the better of the two results is kept. How often is in the Report.
+- Speech at the end of a clip that no word covers is decoded again on its own and its words
+  are put back (unheard_edge): Whisper drops a phrase it has not finished by the end of
+  its window.
+
+The model is the one `transcribe.model` names, else the shipped one `quality` picks
+(models.chosen). With a multilingual model the language is detected (`auto`) or the card's
+checked against what the model hears; the glossary goes with every clip as a hint.
 """
 
 from __future__ import annotations
