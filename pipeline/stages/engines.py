@@ -23,8 +23,6 @@ from pipeline.model import Segment, Word
 from pipeline.stages import models
 from pipeline.stamps import package_version
 
-BUNDLED_MODEL = models.TINY_EN.name
-
 
 @dataclass(frozen=True)
 class Decoding:
@@ -260,7 +258,6 @@ class OpenAIWhisper:
                          [(w["start"], w["end"], w["word"], w["probability"])
                           for w in s.get("words", [])])
                 for s in result["segments"]]
-
 
     @property
     def multilingual(self) -> bool:
