@@ -88,15 +88,15 @@ def interview_turns(minutes: float, seed: int = 8) -> list[dict]:
 
 # People and places an interview names, as the glossary benchmark's truth: spellings a
 # recogniser cannot guess from the sound alone.
-NAMES = ["Siobhan Kelly", "Aled Pritchard", "Nkechi Okafor", "Llanelli", "Aberystwyth",
-         "Wojciech Nowak", "Ffion Davies", "Padraig Quinlan", "Machynlleth", "Oluwaseun Adeyemi"]
-_NAMED = [
-    "I went to {name} with the team last spring.",
-    "{name} told us what the residents really wanted.",
-    "We asked {name} to look at the numbers again.",
-    "The meeting in {name} was the hardest one of the year.",
-    "Without {name} the plan would never have worked.",
-]
+PEOPLE = ["Siobhan Kelly", "Aled Pritchard", "Nkechi Okafor", "Wojciech Nowak", "Ffion Davies",
+          "Padraig Quinlan", "Oluwaseun Adeyemi"]
+PLACES = ["Llanelli", "Aberystwyth", "Machynlleth"]
+NAMES = PEOPLE + PLACES
+_SAID_OF = {"people": ["{name} told us what the residents really wanted.",
+                       "We asked {name} to look at the numbers again.",
+                       "Without {name} the plan would never have worked."],
+            "places": ["I went to {name} with the team last spring.",
+                       "The meeting in {name} was the hardest one of the year."]}
 
 
 def named_turns(minutes: float, seed: int = 14) -> list[dict]:
@@ -105,8 +105,9 @@ def named_turns(minutes: float, seed: int = 14) -> list[dict]:
     turns = interview_turns(minutes, seed)
     for turn in turns:
         if turn["speaker"] == "Helen Ward":
-            name = rng.choice(NAMES)
-            turn["text"] += " " + rng.choice(_NAMED).format(name=name)
+            kind = rng.choice(("people", "places"))
+            name = rng.choice(PEOPLE if kind == "people" else PLACES)
+            turn["text"] += " " + rng.choice(_SAID_OF[kind]).format(name=name)
     return turns
 
 

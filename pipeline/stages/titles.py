@@ -26,6 +26,7 @@ WH = {"how", "why", "what", "when", "where", "who", "which", "whose"}
 _WH_MORE = {"much", "many", "often", "long", "far", "big", "old", "soon", "exactly", "else",
             "kind", "sort", "type", "part", "of"}
 _DO = {"do": "VBP", "does": "VBZ", "did": "VBD"}
+_THIRD_PERSON = {"do": "does", "are": "is", "were": "was", "have": "has"}
 _BE = {"am", "is", "are", "was", "were"}
 _MODAL = {"can", "could", "would", "will", "should", "might", "must", "shall", "may"}
 _HAVE = {"have", "has", "had"}
@@ -62,8 +63,11 @@ def from_question(question: str, guest: str | None = None) -> str | None:
         title = _noun_phrase(match[1].split(), name)
     elif first in WH:
         title = _wh(words, name)
-    elif _is_aux(first):
-        title = " ".join(_pronouns(words, name)) + "?"  # yes/no: stays a question
+    elif _is_aux(first):  # yes/no: stays a question, the guest named
+        said = _pronouns(words, name)
+        if name and len(words) > 1 and words[1].lower() == "you":  # "Do you" -> "Does Grace"
+            said[:2] = [_THIRD_PERSON.get(first, first).capitalize(), name]
+        title = " ".join(said) + "?"
     else:
         return None
     return _fitted(title)
