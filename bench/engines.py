@@ -323,7 +323,7 @@ def glossary_section(ctx: Context) -> list[dict]:
             ctx.progress(rows[-1])
             if not terms:
                 right, wrong = right_and_wrong(reference, result["words"])
-                for bar in (0.3, review.UNSURE, 0.7):
+                for bar in sorted({0.3, 0.5, 0.7, review.UNSURE}):
                     rows.append({"section": "glossary", "name": f"  {model}: words below {bar} "
                                  f"({len(wrong)} wrong, {len(right)} right)",
                                  "wrong_below": _share(wrong, bar), "right_below": _share(right, bar)})
