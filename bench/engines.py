@@ -572,7 +572,7 @@ COLUMNS = [("name", "", 52), ("audio_s", "audio s", 8), ("wall_s", "wall s", 8),
            ("share", "share", 6), ("load", "load", 15)]
 
 
-def table(rows: list[dict]) -> str:
+def table(rows: list[dict], columns: list[tuple[str, str, int]] = COLUMNS) -> str:
     """The rows as a plain-text table, one block per section. `x real` is audio seconds per
     wall second; `x cpu` audio seconds per CPU second (less moved by busy neighbours)."""
     lines, section = [], None
@@ -583,9 +583,9 @@ def table(rows: list[dict]) -> str:
             section = row["section"]
             lines.append(f"\n== {section}")
             lines.append("".join(f"{title:>{w}}" if key != "name" else f"{title:{w}}"
-                                 for key, title, w in COLUMNS))
+                                 for key, title, w in columns))
         cells = []
-        for key, _, width in COLUMNS:
+        for key, _, width in columns:
             value = row.get(key, "")
             text = str(value)
             cells.append(f"{text[:width - 1]:{width}}" if key == "name" else f"{text:>{width}}")

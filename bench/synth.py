@@ -70,6 +70,18 @@ def _trimmed_pcm(wav_path: Path, rate: int) -> bytes:
     return samples[max(0, loud[0] - margin): loud[-1] + margin + 1].astype("<i2").tobytes()
 
 
+def utterance(text: str, voice: str | dict, rate: int = 16000, scratch: Path | None = None) -> np.ndarray:
+    """One utterance in one voice as int16 samples at `rate`, with espeak's padding trimmed."""
+    with tempfile.TemporaryDirectory(prefix="synth-", dir=scratch) as tmp:
+        raw, resampled = Path(tmp) / "raw.wav", Path(tmp) / f"{rate}.wav"
+        speak(text, wav_path=raw, **_voice_settings(voice))
+        _run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(raw),
+              "-ac", "1", "-ar", str(rate), "-c:a", "pcm_s16le", str(resampled)])
+        # espeak pads each utterance with ~0.35 s of silence; trimming it makes the pauses
+        # what the script says and start/end hug the actual speech.
+        return np.frombuffer(_trimmed_pcm(resampled, rate), "<i2")
+
+
 def synthesize_interview(turns: list[dict], voices: dict[str, str | dict], out_audio: Path, *,
                          pause: float = 0.6, rate: int = 16000) -> dict:
     """Speak each turn in its speaker's voice, join with `pause` s of silence into one WAV; return truth timings."""
@@ -82,14 +94,7 @@ def synthesize_interview(turns: list[dict], voices: dict[str, str | dict], out_a
     pcm = bytearray()
     with tempfile.TemporaryDirectory(prefix="synth-") as tmp:
         for i, turn in enumerate(turns):
-            raw = Path(tmp) / f"turn{i:03d}.wav"
-            resampled = Path(tmp) / f"turn{i:03d}-{rate}.wav"
-            speak(turn["text"], wav_path=raw, **_voice_settings(voices[turn["speaker"]]))
-            _run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", str(raw),
-                  "-ac", "1", "-ar", str(rate), "-c:a", "pcm_s16le", str(resampled)])
-            # espeak pads each utterance with ~0.35 s of silence; trimming it makes
-            # the pauses what the script says and start/end hug the actual speech.
-            speech = _trimmed_pcm(resampled, rate)
+            speech = utterance(turn["text"], voices[turn["speaker"]], rate, Path(tmp)).tobytes()
 
             # The default pause sits between turns; a turn's own pause applies even to the first.
             gap = turn.get("pause", pause if i > 0 else 0.0)

@@ -37,6 +37,7 @@ from pipeline.project import Project
 from pipeline.site.render import render_site
 from pipeline.stages import (STAMPED, chapters, corrections, creator_captions, export, fetch,
                              prepare, quotes, review, speakers, stamps_of, transcribe)
+from pipeline.stages.voiceprints import FOLDER as voiceprints_folder
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class Heard:
     out: Path
     machine: Transcript
     before: dict[str, int]  # when each expensive stage last ran, before this publish
+    voiceprints: Path | None = None  # the project's voice prints (None: site.yaml turned them off)
 
 
 def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False,
@@ -94,9 +96,10 @@ def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False,
             Cluster(scheduler, project, site, jobs)
         try:
             heard = runner.start(folders, force)
-            for folder, hearing in zip(folders, heard):
+            for n, (folder, hearing) in enumerate(zip(folders, heard)):
+                later = {f.name for f in folders[n + 1:]}  # their voice prints are not settled yet
                 with _failures(report, folder.name):
-                    posts.append(finish(project, runner.result(hearing), report, site))
+                    posts.append(finish(project, runner.result(hearing), report, site, later))
                     report.published.append(folder.name)
                 runner.working.discard(folder.name)
                 _remember_failure(folder, report.failed.get(folder.name))
@@ -206,18 +209,24 @@ def hear(project: Project, folder: Path, site: Site, force: bool = False) -> Hea
     prepared = prepare.run(card, fetched)
     out = project.transcript_folder(card.slug)
     machine = transcribe.run(card, transcribe_settings(site, card), fetched, prepared, out, force)
-    machine = speakers.run(card, prepared, machine, out)
-    return Heard(card, fetched, prepared, out, machine, before)
+    voiceprints = project.root / voiceprints_folder if site.voiceprints else None
+    machine = speakers.run(card, prepared, machine, out, voiceprints)
+    return Heard(card, fetched, prepared, out, machine, before, voiceprints)
 
 
-def finish(project: Project, heard: Heard, report: Report, site: Site | None = None) -> Post:
-    """corrections -> export -> chapters -> quotes, for an interview whose expensive stages
-    ran. The words are an editor's (transcript.txt), else the publisher's captions, else the
+def finish(project: Project, heard: Heard, report: Report, site: Site | None = None,
+           later: set[str] = frozenset()) -> Post:
+    """voices recognised -> captions -> corrections -> export -> review -> chapters -> quotes,
+    for an interview whose expensive stages ran (`later`: interviews published after it in this
+    run). The words are an editor's (transcript.txt), else the publisher's captions, else the
     recogniser's."""
     card, out, site = heard.card, heard.out, site or Site()
     project.page_folder(card.slug)  # a link out of site/ is refused before anything is written
-    words = creator_captions.run(card, heard.fetched, heard.machine)
+    machine = speakers.recognise(card, heard.machine, out, heard.voiceprints, later)
+    words = creator_captions.run(card, heard.fetched, machine)
     transcript = corrections.run(card, words, out)
+    card = corrections.renamed_people(card, transcript, out)  # an editor's renames reach the page
+    speakers.learn(card, transcript, out, heard.voiceprints)  # ... and name the voice prints
     export.run(card, transcript, out)
     terms = glossary(site, card)
     review.run(card, transcript, out, terms)
@@ -226,7 +235,7 @@ def finish(project: Project, heard: Heard, report: Report, site: Site | None = N
     _remember_card(card)
     after = _stage_stamps(project, card)
     ran = [stage for stage in after if after[stage] != heard.before.get(stage)]
-    if transcript is not heard.machine and "export" in ran:  # captions or a correction applied
+    if transcript is not machine and "export" in ran:  # captions or a correction applied
         ran.insert(ran.index("export"), "captions" if transcript.text_from == "captions"
                    else "corrections")
     report.work[card.slug] = ran
@@ -246,6 +255,7 @@ def load_post(project: Project, folder: Path) -> Post:
     if published is None:
         raise KeyError("transcript")  # never published: not on the index
     transcript = Transcript.from_dict(published)
+    card = corrections.renamed_people(card, transcript, out)
     return Post(card, prepared, transcript, read_json(folder / "provenance.json", {}), out,
                 chapters.load(out), quotes.load(out))
 
@@ -275,8 +285,9 @@ def _remove_leftovers(project: Project) -> None:
             path.unlink(missing_ok=True)
         for path in folder.glob("*/.download-*") if folder.is_dir() else []:
             shutil.rmtree(path, ignore_errors=True)
-    for path in project.site.glob(".pagefind-*") if project.site.is_dir() else []:
-        shutil.rmtree(path, ignore_errors=True)  # Pagefind's index, killed before its swap
+    for pattern in ("search/.index-*", ".pagefind-*"):  # a site index killed before its swap
+        for path in project.site.glob(pattern) if project.site.is_dir() else []:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _remember_failure(folder: Path, message: str | None) -> None:

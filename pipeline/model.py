@@ -41,12 +41,15 @@ class Prepared:
     poster: Path | None
     width: int | None = None
     height: int | None = None
+    # Recordings made one per person (the card's `sources`): (speaker, its 16 kHz WAV) each.
+    tracks: tuple[tuple[str, Path], ...] = ()
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "duration": self.duration, "audio": self.audio.name,
                 "media": self.media.name if self.media else None,
                 "poster": self.poster.name if self.poster else None,
-                "width": self.width, "height": self.height}
+                "width": self.width, "height": self.height,
+                "tracks": [[speaker, path.name] for speaker, path in self.tracks]}
 
     @classmethod
     def from_dict(cls, folder: Path, data: dict) -> "Prepared":
@@ -54,7 +57,8 @@ class Prepared:
             return folder / name if name else None
 
         return cls(data["kind"], data["duration"], folder / data["audio"], path(data["media"]),
-                   path(data["poster"]), data.get("width"), data.get("height"))
+                   path(data["poster"]), data.get("width"), data.get("height"),
+                   tuple((speaker, folder / name) for speaker, name in data.get("tracks", [])))
 
 
 @dataclass

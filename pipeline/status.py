@@ -14,7 +14,6 @@ from pipeline.errors import PipelineError
 from pipeline.files import read_json
 from pipeline.project import Project
 from pipeline.stages import corrections, fetch, prepare, stamps_of, transcribe
-from pipeline.stamps import Stamps
 
 STAGES = ("fetch", "prepare", "transcribe")
 
@@ -44,7 +43,7 @@ def _one(project: Project, folder: Path, site) -> InterviewStatus:
         result.next, result.error = "fix the card", e.message
         return result
     out = project.transcript_folder(card.slug)
-    source_sha = _source_sha(card)
+    source_sha = fetch.source_digest(card)
     keys = {
         "fetch": fetch.stage_key(card) if card.is_url else None,
         "prepare": source_sha and prepare.stage_key(folder, source_sha, fetch.is_youtube(card.source)),
@@ -54,7 +53,7 @@ def _one(project: Project, folder: Path, site) -> InterviewStatus:
     for stage in STAGES:
         stamp = stamps_of(project, card.slug, stage).read(stage)
         if stage == "fetch" and not card.is_url:
-            state = "local file"
+            state = "local files" if card.sources else "local file"
         elif not stamp:
             state = "not run"
         else:
@@ -68,12 +67,3 @@ def _one(project: Project, folder: Path, site) -> InterviewStatus:
     result.transcript = ("corrected by hand" if corrections.edited_transcript(out)
                          else "machine-made" if txt.exists() else "none")
     return result
-
-
-def _source_sha(card) -> str | None:
-    """The source's content hash: the local file's, or the one recorded at download."""
-    if not card.is_url:
-        return Stamps(card.folder).digest(card.folder / card.source)
-    provenance = read_json(card.folder / "provenance.json", {})
-    return provenance.get("sha256") if provenance.get("url") == card.source else None
-

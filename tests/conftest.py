@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import re
 import shutil
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ from bench import wer
 from bench.synth import make_video, synthesize_interview
 from pipeline.cli import cli
 from pipeline.config import Card, load_card
+from pipeline.timecode import stamp
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "media" / "council-leader-blogging"
@@ -40,6 +44,19 @@ def short_speech(tmp_path_factory) -> dict:
 
     ffmpeg.input(str(wav)).output(str(mp3), acodec="libmp3lame", audio_bitrate="64k").run(quiet=True)
     return {"wav": wav, "mp4": folder / "short.mp4", "mp3": mp3, "truth": truth}
+
+
+@contextlib.contextmanager
+def http_server(handler):
+    """An HTTP server on 127.0.0.1 (a free port) for the length of the block; yields its address."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def write_card(project: Path, slug: str, source: str, **fields) -> Path:
@@ -249,3 +266,49 @@ def topics_transcripts(topics_interview) -> dict:
     for seg in plain.segments:
         seg.speaker = None
     return {"plain": plain, "labelled": labelled}
+
+
+# The researchers' archive (search, the site's search, citations, exports): the bundled
+# sample and a short second interview with another date, guest and tag, published through
+# the real pipeline, then corrected by an editor to the words said.
+SLUG = "council-leader-blogging"
+OTHER = "weekly-writing"
+TRUTH = __import__("json").loads((SAMPLE / "truth.json").read_text())["turns"]
+
+
+def truth_turn(phrase: str) -> dict:
+    """The sample's true turn that says `phrase`."""
+    return next(t for t in TRUTH if phrase.lower() in t["text"].lower())
+
+
+def as_corrected(turns: list[dict]) -> str:
+    """transcript.txt as an editor who checked every word against the recording writes it."""
+    return "\n\n".join(f"[{stamp(t['start'])}] {t['speaker']}: {t['text']}" for t in turns) + "\n"
+
+
+@pytest.fixture(scope="session")
+def archive(tmp_path_factory, short_speech) -> Path:
+    """A published project: the sample interview and a short one, transcribed once. Tests
+    must not change it (copy it first)."""
+    from pipeline.build import publish
+    from pipeline.project import Project
+
+    root = tmp_path_factory.mktemp("archive")
+    folder = root / "media" / SLUG
+    folder.mkdir(parents=True)
+    for name in ("interview.yaml", "interview.mp4"):
+        shutil.copyfile(SAMPLE / name, folder / name)
+    add_interview(root, OTHER, short_speech["mp4"], title="Writing every week", date="2024-05-02",
+                  guests=["Ada Price"], tags=["writing"])
+    report = publish(Project(root))
+    assert not report.failed, report.failed
+    # The editor corrects both transcripts: the words searched for are then the words said,
+    # on any machine (tiny.en's words vary a little between CPUs), while every time still
+    # comes from the recogniser's word timings and the voices from the speakers stage's split.
+    other = [dict(t, speaker={"Daniel Hughes": "Daniel Hughes", "Helen Ward": "Ada Price"}[t["speaker"]])
+             for t in short_speech["truth"]["turns"]]
+    for slug, turns in ((SLUG, TRUTH), (OTHER, other)):
+        (root / "transcripts" / slug / "transcript.txt").write_text(as_corrected(turns), encoding="utf-8")
+    report = publish(Project(root))
+    assert not report.failed, report.failed
+    return root

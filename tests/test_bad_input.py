@@ -20,7 +20,7 @@ import ffmpeg
 import pytest
 
 from bench.synth import synthesize_interview
-from conftest import add_interview, edit_a_word, write_card
+from conftest import add_interview, edit_a_word, http_server, write_card
 from pipeline.files import sha256_file
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
@@ -92,16 +92,8 @@ class SlowHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@contextlib.contextmanager
 def slow_server(folder):
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(SlowHandler, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return http_server(functools.partial(SlowHandler, directory=str(folder)))
 
 
 @pytest.fixture(scope="module")
@@ -387,10 +379,12 @@ def test_a_failure_keeps_the_last_good_page_listed_everywhere(breakage, short_sp
 def test_leftovers_of_a_killed_index_are_removed(short_speech, project, run_cli):
     add_interview(project, "talk", short_speech["mp3"])
     assert run_cli(project, "publish").exit_code == 0
-    for name in (".pagefind-x1y2z3", ".pagefind-old"):  # what a kill before Pagefind's swap leaves
+    # What a kill before the site index's swap leaves (and Pagefind's, of earlier versions).
+    for name in ("search/.index-x1y2z3", ".pagefind-x1y2z3", ".pagefind-old"):
         (project / "site" / name / "fragment").mkdir(parents=True)
     assert run_cli(project, "publish").exit_code == 0
     assert not list((project / "site").glob(".pagefind-*"))
+    assert not list((project / "site" / "search").glob(".index-*"))
 
 
 SLOW_TEMPLATE = '{% extends "base.html" %}{% block content %}{% for i in range(30000000) %}{% endfor %}{% endblock %}'

@@ -1,40 +1,28 @@
-"""Fetch through yt-dlp from a local HTTP server: a direct MP4 and a page with <video>."""
+"""Fetch through yt-dlp from a local HTTP server: a direct MP4, a page with <video>, and
+servers that are slow, endless or redirect somewhere they should not."""
 
-import contextlib
 import functools
 import http.server
 import json
 import shutil
-import threading
 import time
 
 import pytest
 
-from pipeline.config import load_card
+from conftest import http_server, write_card
+from pipeline.config import DownloadSettings, load_card
 from pipeline.errors import FetchError
-from pipeline.config import DownloadSettings
+from pipeline.files import sha256_file
 from pipeline.stages import fetch as fetch_stage
 
 
 def fetch(card, limits=DownloadSettings()):
     return fetch_stage.run(card, limits)
-from pipeline.files import sha256_file
-
-from conftest import write_card
 
 
-@contextlib.contextmanager
 def serve(folder):
     """Serve a folder on 127.0.0.1 on a free port for the duration of the block."""
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return http_server(functools.partial(QuietHandler, directory=str(folder)))
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -148,17 +136,8 @@ class DripHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@contextlib.contextmanager
 def drip(rate: int):
-    handler = type("Drip", (DripHandler,), {"rate": rate})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return http_server(type("Drip", (DripHandler,), {"rate": rate}))
 
 
 def test_a_stalled_download_is_stopped(project):

@@ -24,6 +24,7 @@ import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from html import unescape as html_unescape
 from html.parser import HTMLParser
 
 import feedparser
@@ -471,7 +472,12 @@ def test_hostile_text_is_escaped_everywhere(tmp_path):
     render.render_site(Project(tmp_path), load_site(tmp_path), [post])
     html = (tmp_path / "site" / "hostile" / "index.html").read_text()
     assert "<script>alert" not in html and "<b>bold</b>" not in html and "<img src=x" not in html
-    assert html.count("</script>") == 2  # the JSON-LD and player.js, nothing else
+    assert html.count("</script>") == 4  # the JSON-LD, player.js, cite.js, find.js, nothing else
+    # The citations the page's cite.js fills in hold the hostile text as data, never as markup.
+    (citation,) = re.findall(r"data-citation='([^']*)'", html)
+    templates = json.loads(html_unescape(citation))["templates"]
+    assert evil in templates[""]["text"] and evil in json.loads(
+        templates[""]["csl-json"].replace("\ue000", "").replace("\ue001", ""))[0]["title"]
     data = _json_ld(tmp_path, "hostile")
     assert data["name"] == evil and data["hasPart"][0]["name"] == evil
     for name in ("feed.xml", "rss.xml"):

@@ -1,4 +1,5 @@
-"""The command line: `pipeline new`, `publish`, `status`, `serve`, `search` and `convert`.
+"""The command line: `pipeline new`, `publish`, `status`, `serve`, `search`, `cite`, `export`
+and `convert`.
 
 One module per command. Each imports the stages and libraries it needs inside the command,
 so `pipeline --help` and the light commands start at once.
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli import convert, new, publish, search, serve, status
+from pipeline.cli import cite, convert, export, new, publish, search, serve, status
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,7 +37,7 @@ def cli(ctx: click.Context, root: Path, verbose: int, quiet: bool) -> None:
     ctx.obj = Project(root.resolve())
 
 
-for module in (new, publish, status, serve, search, convert):
+for module in (new, publish, status, serve, search, cite, export, convert):
     cli.add_command(module.command)
 
 

@@ -30,17 +30,18 @@ def command(project, query: tuple[str, ...], speaker, guest, tag, date_from, dat
     """Search every transcript for words, phrases and speakers; print each moment with its link.
 
     QUERY is FTS5 syntax: words, "exact phrases", prefix*, AND, OR, NOT, NEAR(a b, 5).
-    Words match their other forms (blog finds blogging). Best matches first.
+    Words match their other forms (blog finds blogging). Best matches first; a query that
+    more than 5,000 turns match is listed newest first.
 
     \b
     Examples:
       pipeline search library
-      pipeline search '"plain words"' --guest "Helen Ward" --format json
-      pipeline search 'blog* NOT press' --from 2024 --to 2025-06 --format csv > hits.csv
+      pipeline search '"plain words"' --guest ward --format json
+      pipeline search 'blog* NOT press' --from 2026 --to 2026-12 --format csv > hits.csv
     """
     from pipeline.search import formats
     from pipeline.search.database import database_path
-    from pipeline.search.query import Filters, date_bound, search
+    from pipeline.search.query import COMMON_TURNS, Filters, UnknownFilter, date_bound, search
 
     bounds = {}
     for name, value, end in (("--from", date_from, False), ("--to", date_to, True)):
@@ -50,9 +51,15 @@ def command(project, query: tuple[str, ...], speaker, guest, tag, date_from, dat
             raise click.BadParameter(str(e), param_hint=name) from None
     filters = Filters(speaker=speaker, guest=guest, tag=tag, date_from=bounds["--from"],
                       date_to=bounds["--to"], slug=slug)
-    results = search(db or database_path(project), " ".join(query), filters, limit, context)
+    try:
+        results = search(db or database_path(project), " ".join(query), filters, limit, context)
+    except UnknownFilter as e:
+        raise click.BadParameter(e.message, param_hint=e.option) from None
     if results.note:
         click.echo(f"Note: {results.note}", err=True)
+    if results.newest_first:
+        click.echo(f"Note: more than {COMMON_TURNS:,} turns match, too many to rank by relevance; "
+                   "the newest are listed first.", err=True)
     if fmt == "json":
         click.echo(formats.as_json(results.hits), nl=False)
     elif fmt == "csv":

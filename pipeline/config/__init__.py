@@ -10,8 +10,9 @@ from pipeline.config.load import (card_template, glossary, load_card, load_site,
                                   transcribe_settings)
 from pipeline.config.settings import (CARD_NAME, RESERVED_SLUGS, SITE_NAME, SLUG_PATTERN, Card,
                                       DownloadSettings, QuoteChoices, Site, SpeakerSettings,
-                                      TranscribeSettings, slug_for)
+                                      Track, TranscribeSettings, slug_for)
 
-__all__ = ["CARD_NAME", "RESERVED_SLUGS", "SITE_NAME", "SLUG_PATTERN", "Card", "DownloadSettings", "Option",
-           "QuoteChoices", "Site", "SpeakerSettings", "TranscribeSettings", "card_template",
-           "glossary", "load_card", "load_site", "read_yaml", "slug_for", "table", "transcribe_settings"]
+__all__ = ["CARD_NAME", "RESERVED_SLUGS", "SITE_NAME", "SLUG_PATTERN", "Card", "DownloadSettings",
+           "Option", "QuoteChoices", "Site", "SpeakerSettings", "Track", "TranscribeSettings",
+           "card_template", "glossary", "load_card", "load_site", "read_yaml", "slug_for", "table",
+           "transcribe_settings"]

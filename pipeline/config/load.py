@@ -75,11 +75,7 @@ def load_card(folder: Path, path: Path | None = None, check_source: bool = True)
     if not problems or data is not None:
         values, more = validate(data if data is not None else {}, Card)
         problems += more
-    if not problems and check_source and not is_url(values["source"]):
-        source = folder / values["source"]
-        problems += _links_out(source, folder)
-        if not problems and not source.is_file():
-            problems.append(f"'source' names '{values['source']}', but there is no such file in {folder}/")
+    problems += _check_media(folder, values, data or {}, files=not problems and check_source)
     if problems:
         raise CardError(path, problems)
     return Card(slug=slug, folder=folder, **values)
@@ -94,6 +90,32 @@ def _links_out(path: Path, folder: Path) -> list[str]:
     except PipelineError as e:
         return [e.message]
     return []
+
+
+def _check_media(folder: Path, values: dict, data: dict, files: bool) -> list[str]:
+    """`source` or `sources`, one of them (as given, even when it had problems of its own),
+    and, when `files`, the files they name are there, inside the card's folder."""
+    given = [name for name in ("source", "sources") if isinstance(data, dict) and data.get(name)]
+    if len(given) == 2:
+        return ["give either 'source' (one recording) or 'sources' (one per person), not both"]
+    if not given:
+        return [f"'source' is required: {table(Card)['source'].help}"]
+    source, sources = values.get("source"), values.get("sources")
+    if not files:
+        return []
+    if source and not is_url(source):
+        if links := _links_out(folder / source, folder):
+            return links
+        if not (folder / source).is_file():
+            return [f"'source' names '{source}', but there is no such file in {folder}/"]
+    problems = []
+    for track in sources or ():
+        if links := _links_out(folder / track.file, folder):
+            problems += links
+        elif not (folder / track.file).is_file():
+            problems.append(f"'sources' names '{track.file}' for {track.speaker}, but there is no "
+                            f"such file in {folder}/")
+    return problems
 
 
 def load_site(root: Path) -> Site:

@@ -72,9 +72,47 @@ def _check_source(value) -> str | None:
         return None
     if scheme and len(scheme) > 1:  # one letter is a Windows drive, not a scheme
         return f"'{text}' uses '{scheme}:', but only http and https URLs are fetched"
+    return _check_file_name(text)
+
+
+def _check_file_name(text: str) -> str | None:
     if "/" in text or "\\" in text or text.startswith("."):
         return f"'{text}' must be a file name inside the card's folder (no folders, no '..')"
     return None
+
+
+MAX_CHANNEL = 8
+
+
+def _check_sources(value) -> list[str]:
+    problems = []
+    if len(value) == 1:
+        problems.append("lists fewer than two recordings; for one file use `source:` instead")
+    people, recordings = [], []
+    for n, item in enumerate(value, 1):
+        if not isinstance(item, dict) or set(item) - {"speaker", "file", "channel"} or not {"speaker", "file"} <= set(item):
+            problems.append(f"item {n} must be a mapping with 'speaker' and 'file' (and, for one person "
+                            "per channel of a stereo file, 'channel'), e.g. {speaker: Helen Ward, file: helen.wav}")
+            continue
+        speaker, file, channel = item["speaker"], item["file"], item.get("channel")
+        if not isinstance(speaker, str) or not speaker.strip():
+            problems.append(f"item {n}: 'speaker' must be the person's name (text)")
+        if not isinstance(file, str) or not file.strip():
+            problems.append(f"item {n}: 'file' must be the name of a media file in the card's folder")
+        elif problem := _check_file_name(file.strip()):
+            problems.append(f"item {n}: {problem}")
+        if channel is not None and (isinstance(channel, bool) or not isinstance(channel, int)
+                                    or not 1 <= channel <= MAX_CHANNEL):
+            problems.append(f"item {n}: 'channel' must be a channel number, 1 (left) to {MAX_CHANNEL}")
+        people.append(str(speaker).strip())
+        recordings.append((str(file).strip(), channel))
+    for name in sorted({p for p in people if people.count(p) > 1}):
+        problems.append(f"names {name} twice; give each person one recording")
+    for file, channel in sorted({r for r in recordings if recordings.count(r) > 1}, key=str):
+        where = f"channel {channel} of '{file}'" if channel else f"'{file}'"
+        problems.append(f"gives {where} to two people; a stereo file with one person per channel "
+                        "needs `channel: 1` and `channel: 2`")
+    return problems
 
 
 def _check_names(value) -> str | None:
@@ -277,6 +315,10 @@ class Site:
         "Names and terms the recogniser should know (people, places, organisations, jargon): "
         "given to it as hints for every interview, and near-misses of them in a transcript are "
         "listed for review.", list, (), check=_check_glossary, parse=_names)
+    voiceprints: bool = option(
+        "Keep a voice print of each person named in an interview (in `voiceprints/` in the "
+        "project, never in `site/`) to recognise them by voice in later interviews. Voice "
+        "prints are biometric data: `false` keeps and uses none.", bool, True)
     transcribe: TranscribeSettings = option(
         "Speech recognition settings, below.", dict, nested=TranscribeSettings,
         parse=lambda given: TranscribeSettings(**given))
@@ -305,6 +347,19 @@ class SpeakerSettings:
             return cls(count=len(value), names=tuple(v.strip() for v in value))
         return cls(rename=tuple(sorted((int(SPEAKER_ID.match(str(k))[1]), v.strip())
                                        for k, v in value.items())))
+
+
+@dataclass(frozen=True)
+class Track:
+    """One person's own recording (the card's `sources`): a file, or one channel of it."""
+
+    speaker: str
+    file: str
+    channel: int | None = None  # 1 is the left channel; None mixes every channel
+
+    @classmethod
+    def parse_all(cls, items: list[dict]) -> tuple["Track", ...]:
+        return tuple(cls(i["speaker"].strip(), i["file"].strip(), i.get("channel")) for i in items)
 
 
 @dataclass(frozen=True)
@@ -338,8 +393,15 @@ class Card:
                                  check=_check_date, parse=_date)
     source: str = option(
         "An http(s) URL (YouTube, a web page with a video, a direct media link) or the name of "
-        "a media file in the card's folder. Audio-only files (mp3, m4a, wav, ogg) are fine.",
-        str, check=_check_source, parse=_stripped)
+        "a media file in the card's folder. Audio-only files (mp3, m4a, wav, ogg) are fine. "
+        "Required, unless `sources` is given.", str, "", check=_check_source, parse=_stripped)
+    sources: tuple[Track, ...] = option(
+        "Instead of `source`, for interviews recorded one file per person (remote-recording "
+        "tools do this) or one person per channel: a list of `{speaker: NAME, file: FILE}`, "
+        "with `channel: 1` (left) or `2` (right) for a stereo file. Who speaks when comes "
+        "from the tracks (no voices are guessed), and the page plays them mixed. The files "
+        "must start together and last as long.", list, (), check=_check_sources,
+        parse=Track.parse_all)
     interviewer: str = option("Name of the person asking the questions.", str, "",
                               check=_one_line, parse=_stripped)
     guests: tuple[str, ...] = option("List of the people interviewed.", list, (),

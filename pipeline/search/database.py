@@ -1,11 +1,19 @@
 """The database: site/data/transcripts.db, built with sqlite-utils and brought up to date
-after each publish, one interview at a time (see pipeline.search for its tables)."""
+after each publish, one interview at a time (see pipeline.search for its tables).
+
+The database is reproducible: the same interviews give the same rows, whatever order they
+were published in and however often a publish was cut short. Row ids are not counters but
+made from the interview's date, a hash of its slug and the turn's place in the interview,
+so an interview's rows get the same ids every time; and they sort newest interview first,
+each in time order, so "newest first" is a walk through FTS5's index in rowid order that
+stops after the first page, and a date range is a range of rowids.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
-import json
 import logging
 import shutil
 import sqlite3
@@ -14,8 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from pipeline.files import atomic_path
-from pipeline.model import PARAGRAPH_SECONDS, Post, Segment, Transcript, paragraphs
 from pipeline.project import Project
+from pipeline.search.rows import PostLike, chapter_rows, content_key, interview_row, page_turns, turn_rows
 
 if TYPE_CHECKING:  # imported when a database is written, not for every search
     import sqlite_utils
@@ -23,13 +31,32 @@ if TYPE_CHECKING:  # imported when a database is written, not for every search
 log = logging.getLogger(__name__)
 
 DATABASE = Path("data") / "transcripts.db"  # inside site/, so readers can download it
-SCHEMA_VERSION = 1  # stored as PRAGMA user_version; a different one means rebuild from scratch
+SCHEMA_VERSION = 2  # stored as PRAGMA user_version; a different one means rebuild from scratch
 FTS_COLUMNS = {"interviews": ["title", "guests", "interviewer", "tags", "intro"],
                "turns": ["text"], "chapters": ["title"]}
+
+# A row id: days before ID_END (18 bits, so the newest interview has the smallest ids), a
+# hash of the slug (25 bits), the row's place in its interview (20 bits: a million turns).
+# Always below 2**63, SQLite's largest rowid.
+ID_END = datetime.date(2400, 1, 1)
+DAY_BITS, SLUG_BITS, ROW_BITS = 18, 25, 20
+ROWS_PER_INTERVIEW = 1 << ROW_BITS
 
 
 def database_path(project: Project) -> Path:
     return project.site / DATABASE
+
+
+def id_base(slug: str, date: datetime.date) -> int:
+    """The first row id of an interview (its turns and chapters count up from it)."""
+    digest = int.from_bytes(hashlib.sha256(slug.encode("utf-8")).digest()[:4], "big")
+    return day_ids(date)[0] | ((digest >> (32 - SLUG_BITS)) << ROW_BITS)
+
+
+def day_ids(day: datetime.date) -> tuple[int, int]:
+    """The row ids of every interview on `day`: the first, and one past the last."""
+    days = min(max((ID_END - day).days, 0), (1 << DAY_BITS) - 1)
+    return days << (SLUG_BITS + ROW_BITS), (days + 1) << (SLUG_BITS + ROW_BITS)
 
 
 @dataclass
@@ -43,7 +70,7 @@ class Stats:
         return ", ".join(f"{n} {name}" for name, n in asdict(self).items())
 
 
-def build(path: Path, posts: Iterable[Post], base_url: str, keep: Iterable[str] = ()) -> Stats:
+def build(path: Path, posts: Iterable[PostLike], base_url: str, keep: Iterable[str] = ()) -> Stats:
     """Bring the database at `path` up to date with `posts`; interviews in `keep` (say, ones
     that failed this time) keep their rows, every other interview not in `posts` is removed."""
     stats, seen = Stats(), set()
@@ -59,7 +86,7 @@ def build(path: Path, posts: Iterable[Post], base_url: str, keep: Iterable[str] 
             return db
 
         for post in posts:
-            slug, key = post.card.slug, _key(post, base_url)
+            slug, key = post.card.slug, content_key(post, base_url)
             seen.add(slug)
             if known and known.get(slug) == key:
                 stats.unchanged += 1
@@ -121,11 +148,13 @@ def _open_copy(path: Path, tmp: Path, fresh: bool) -> "sqlite_utils.Database":
 def _create_tables(db: "sqlite_utils.Database") -> None:
     db["interviews"].create({
         "slug": str, "title": str, "date": str, "year": int, "interviewer": str, "guests": str,
-        "tags": str, "intro": str, "duration": float, "turns": int, "url": str, "source_hash": str,
+        "tags": str, "speakers": str, "intro": str, "duration": float, "turns": int,
+        "first_id": int, "url": str, "source_hash": str,
     }, pk="slug")
     db["turns"].create({
         "id": int, "slug": str, "title": str, "date": str, "speaker": str, "guests": str,
-        "start": float, "end": float, "text": str, "url": str, "word_starts": str,
+        "tags": str, "start": float, "end": float, "anchor": str, "text": str, "url": str,
+        "word_starts": str,
     }, pk="id", foreign_keys=[("slug", "interviews", "slug")])
     db["chapters"].create({
         "id": int, "slug": str, "title": str, "start": float, "end": float, "url": str,
@@ -133,6 +162,7 @@ def _create_tables(db: "sqlite_utils.Database") -> None:
     for table, columns in FTS_COLUMNS.items():
         db[table].enable_fts(columns, tokenize="porter", create_triggers=True)
     db["turns"].create_index(["slug", "start"])
+    db["turns"].create_index(["speaker"])
     db["turns"].create_index(["date"])
     db["chapters"].create_index(["slug", "start"])
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -143,72 +173,22 @@ def _delete(db: "sqlite_utils.Database", slug: str) -> None:
         db[table].delete_where("slug = ?", [slug])
 
 
-def _insert(db: "sqlite_utils.Database", post: Post, base_url: str, key: str) -> None:
-    card, page = post.card, _page_url(base_url, post.card.slug)
-    rows = list(_turn_rows(post.transcript))
-    db["interviews"].insert({
-        "slug": card.slug, "title": card.title, "date": card.date.isoformat(), "year": card.date.year,
-        "interviewer": card.interviewer or None, "guests": list(card.guests), "tags": list(card.tags),
-        "intro": card.intro, "duration": round(post.transcript.duration, 2), "turns": len(rows),
-        "url": page, "source_hash": key,
-    })
-    common = {"slug": card.slug, "title": card.title, "date": card.date.isoformat(),
-              "guests": list(card.guests)}
-    db["turns"].insert_all(({**common, **row, "url": f"{page}?t={int(row['start'])}"} for row in rows),
+def _insert(db: "sqlite_utils.Database", post: PostLike, base_url: str, key: str) -> None:
+    turns = page_turns(post.transcript)
+    base = _free_base(db, post.card.slug, post.card.date)
+    db["interviews"].insert({**interview_row(post, base_url, turns), "first_id": base, "source_hash": key})
+    db["turns"].insert_all(({"id": base + n, **row} for n, row in enumerate(turn_rows(post, base_url, turns))),
                            batch_size=500)
-    db["chapters"].insert_all(({"slug": card.slug, **ch, "url": f"{page}?t={int(ch['start'])}"}
-                               for ch in _chapters(post)), batch_size=500)
+    db["chapters"].insert_all(({"id": base + n, **row} for n, row in enumerate(chapter_rows(post, base_url))),
+                              batch_size=500)
 
 
-def _page_url(base_url: str, slug: str) -> str:
-    return f"{base_url.rstrip('/')}/{slug}/"
-
-
-def _turn_rows(transcript: Transcript) -> Iterable[dict]:
-    """The turns readers see on the page (same grouping, same start times as the page's
-    anchors), each with the start time of every word of its text."""
-    segments, i = transcript.segments, 0
-    page_turns = paragraphs(transcript)
-    for n, turn in enumerate(page_turns):
-        following = page_turns[n + 1].start if n + 1 < len(page_turns) else float("inf")
-        starts = []
-        while i < len(segments) and (segments[i].start < following or not starts):
-            starts += _word_starts(segments[i])
-            i += 1
-        starts = _resample(starts, len(turn.text.split()), turn.start, turn.end)
-        yield {"speaker": turn.speaker, "start": round(turn.start, 2), "end": round(turn.end, 2),
-               "text": turn.text, "word_starts": json.dumps([round(s, 1) for s in starts])}
-
-
-def _word_starts(seg: Segment) -> list[float]:
-    """When each whitespace-separated token of the segment's text is spoken."""
-    tokens = seg.text.split()
-    words = [w.start for w in seg.words if w.word.strip()]
-    if len(words) == len(tokens) or not tokens:
-        return words
-    return _resample(words, len(tokens), seg.start, seg.end)
-
-
-def _resample(starts: list[float], count: int, begin: float, end: float) -> list[float]:
-    """Stretch `starts` to `count` values (the text was edited, or has no word times)."""
-    if len(starts) == count:
-        return starts
-    if not starts:
-        return [begin + (end - begin) * k / max(count, 1) for k in range(count)]
-    last = len(starts) - 1
-    return [starts[round(k * last / max(count - 1, 1))] for k in range(count)]
-
-
-def _chapters(post: Post) -> list[dict]:
-    """The chapters as rows."""
-    return [{"title": c.title, "start": round(c.start, 2), "end": round(c.end, 2)}
-            for c in post.chapters]
-
-
-def _key(post: Post, base_url: str) -> str:
-    """What an interview's rows are made from: the card, the transcript and the chapters."""
-    card = post.card
-    data = [SCHEMA_VERSION, PARAGRAPH_SECONDS, base_url, card.title, card.date.isoformat(), card.interviewer,
-            list(card.guests), list(card.tags), card.intro, post.transcript.duration,
-            [(s.start, s.end, s.speaker, s.text) for s in post.transcript.segments], _chapters(post)]
-    return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()
+def _free_base(db: "sqlite_utils.Database", slug: str, date: datetime.date) -> int:
+    """The interview's id_base, or (if another interview of the same day has the same slug
+    hash, about one pair in 30 million) the next free block of that day."""
+    base = id_base(slug, date)
+    while db.execute("SELECT 1 FROM turns WHERE id >= ? AND id < ? UNION ALL "
+                     "SELECT 1 FROM chapters WHERE id >= ? AND id < ? LIMIT 1",
+                     [base, base + ROWS_PER_INTERVIEW] * 2).fetchone():
+        base += ROWS_PER_INTERVIEW
+    return base

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 from dataclasses import fields
 from typing import Callable
 
@@ -25,26 +26,33 @@ def as_csv(hits: list[Hit]) -> str:
 
 
 def as_table(hits: list[Hit], width: int = 100,
-                 highlight: Callable[[str], str] = lambda s: f"[{s}]") -> str:
-    """Title, time, speaker and the match in context, aligned as a concordance (KWIC)."""
+             highlight: Callable[[str], str] = lambda s: f"[{s}]") -> str:
+    """The hits of each interview under its slug, date and whole title (wrapped to `width`),
+    in the order of each interview's best hit; each hit a line with its time, speaker and the
+    match in context, aligned as a concordance (KWIC)."""
     if not hits:
         return ""
-    titles = [_shorten(h.title, 24) for h in hits]
-    speakers = [_shorten(h.speaker or "-", 16) for h in hits]
+    groups: dict[str, list[Hit]] = {}
+    for hit in hits:
+        groups.setdefault(hit.slug, []).append(hit)
+    speakers = [_shorten(h.speaker or "-", 20) for h in hits]
     times = [clock(h.time) for h in hits]
-    tw, sw, mw = (max(len(x) for x in col + [head]) for col, head in
-                  ((titles, "TITLE"), (speakers, "SPEAKER"), (times, "TIME")))
-    room = max(width - tw - sw - mw - 6, 30)
+    sw, mw = max(map(len, speakers)), max(map(len, times))
+    room = max(width - sw - mw - 6, 30)
     match_w = min(max(len(h.match) for h in hits), room // 3)
     side = (room - match_w - 2) // 2
     before_w = min(max(len(h.before) for h in hits), side)
-    lines = [f"{'TITLE':<{tw}}  {'TIME':>{mw}}  {'SPEAKER':<{sw}}  IN CONTEXT"]
-    for hit, title, moment, speaker in zip(hits, titles, times, speakers):
-        before = _shorten(hit.before, before_w, left=True)
-        after = _shorten(hit.after, room - before_w - len(hit.match) - 2)
-        lines.append(f"{title:<{tw}}  {moment:>{mw}}  {speaker:<{sw}}  "
-                     f"{before:>{before_w}} {highlight(hit.match)}"
-                     f"{'' if _glued(hit.after) else ' '}{after}".rstrip())
+    by_hit = {id(h): (s, t) for h, s, t in zip(hits, speakers, times)}
+    lines = []
+    for slug, found in groups.items():
+        heading = f"{slug} · {found[0].date} · {found[0].title}"
+        lines += textwrap.wrap(heading, max(width, 20), subsequent_indent="    ", break_on_hyphens=False)
+        for hit in found:
+            speaker, moment = by_hit[id(hit)]
+            before = _shorten(hit.before, before_w, left=True)
+            after = _shorten(hit.after, room - before_w - len(hit.match) - 2)
+            lines.append(f"  {moment:>{mw}}  {speaker:<{sw}}  {before:>{before_w}} {highlight(hit.match)}"
+                         f"{'' if _glued(hit.after) else ' '}{after}".rstrip())
     return "\n".join(lines) + "\n"
 
 

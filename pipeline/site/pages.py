@@ -185,6 +185,8 @@ def structured_data(page: Page, site: Site) -> dict:
     elif page.link("media"):
         data["contentUrl"] = page.link("media")
         data["encodingFormat"] = page.media_type
+    if people := [name for name in (card.interviewer, *card.guests) if name]:
+        data["contributor"] = [{"@type": "Person", "name": name} for name in people]
     if card.tags:
         data["keywords"] = ", ".join(card.tags)
     if site.author:

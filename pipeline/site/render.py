@@ -17,9 +17,12 @@ import jinja2
 
 from pipeline.config import Site
 from pipeline.files import copy_file, within, write_bytes, write_text
-from pipeline.model import Post, paragraphs
+from pipeline.links import moment_query
+from pipeline.model import Post
 from pipeline.project import Project
 from pipeline.site import feeds
+from pipeline.search import cite
+from pipeline.search.rows import page_turns
 from pipeline.site.pages import (TRANSCRIPT_FILES, Page, downloads, iso_duration, markdown,
                                  post_language, structured_data, summary, tag_index, tag_slug,
                                  youtube_id)
@@ -63,6 +66,7 @@ def environment(project: Project) -> jinja2.Environment:
     env.filters["markdown"] = markdown
     env.filters["tag_slug"] = tag_slug
     env.filters["long_date"] = lambda day: f"{day.day} {day:%B %Y}"
+    env.filters["moment_query"] = moment_query
     env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "indent": 1}
     return env
 
@@ -75,10 +79,12 @@ def _page(project: Project, site: Site, post: Post) -> Page:
 
 def _render_post(env: jinja2.Environment, project: Project, site: Site, page: Page) -> None:
     post = page.post
+    turns = page_turns(post.transcript)  # the paragraphs, with anchors and word times
     _write_page(env, project.page_folder(post.card.slug) / "index.html", "post.html",
                 site=site, post=post, card=post.card, media=post.prepared, files=page.files,
-                page=page, turns=paragraphs(post.transcript), youtube_id=youtube_id(post),
+                page=page, turns=turns, youtube_id=youtube_id(post),
                 chapters=post.chapters, downloads=downloads(page),
+                citation=cite.page_data(post.card, site, [t.speaker for t in turns]),
                 jsonld=structured_data(page, site), root="../")
 
 

@@ -16,6 +16,8 @@ publish overwrite an editor's words or freeze the machine's text as if it were a
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import logging
 import re
 from dataclasses import dataclass
@@ -23,8 +25,9 @@ from pathlib import Path
 
 from pipeline.config import Card
 from pipeline.errors import PipelineError
-from pipeline.files import read_editor_text, sha256_file, sha256_text, within
+from pipeline.files import read_editor_text, read_json, sha256_file, sha256_text, within
 from pipeline.model import Segment, Transcript, Word
+from pipeline.stages.speakers import names_heard
 from pipeline.stamps import Stamps
 from pipeline.timecode import clock, parse_time, stamp
 
@@ -66,6 +69,7 @@ def run(card: Card, machine: Transcript, out: Path) -> Transcript:
     _check_size(text, machine, edited)
     paragraphs = parse(text, edited, names - {None, ""})
     _check_times(paragraphs, machine.duration, edited)
+    paragraphs = check_speaker_names(paragraphs, known_names(card, machine), edited)
     log.info("%s: using the corrected %s (%d paragraphs)", card.slug, edited, len(paragraphs))
     return apply(machine, paragraphs)
 
@@ -261,3 +265,74 @@ def _blocks(text: str):
             block = []
     if block:
         yield first, " ".join(block)
+
+
+# --- the people an edited transcript names ---------------------------------------------------
+
+# A speaker name this alike to a known one (difflib's ratio, case aside) is taken for a typo
+# of it: "Helen Wrad" for "Helen Ward" (0.9), "Mark Loyd" for "Mark Lloyd" (0.95); "Helen
+# Hughes" against "Helen Ward" is 0.57.
+TYPO = 0.8
+
+
+def known_names(card: Card, machine: Transcript) -> set[str]:
+    """The names an interview already knows: its card's people and the machine's speakers."""
+    names = {card.interviewer, *card.guests, *card.speakers.names, *(n for _, n in card.speakers.rename),
+             *(t.speaker for t in card.sources), *(s.speaker for s in machine.segments)}
+    return {n for n in names if n}
+
+
+def check_speaker_names(paragraphs: list[Paragraph], known: set[str], path: Path) -> list[Paragraph]:
+    """A speaker name that no card or machine gave, and that is close to a known name (or to
+    one the file itself uses more often), is a probable typo: the paragraph keeps the known
+    name and a warning names the file and line. Other new names are the editor's: a rename
+    or a person the machine did not tell apart."""
+    uses: dict[str, int] = {}
+    for paragraph in paragraphs:
+        if paragraph.speaker:
+            uses[paragraph.speaker] = uses.get(paragraph.speaker, 0) + 1
+    result = []
+    for paragraph in paragraphs:
+        name = paragraph.speaker
+        if name and name not in known and not re.fullmatch(r"Speaker \d+", name):
+            candidates = known | {other for other, n in uses.items() if n > uses[name]}
+            nearest = _nearest_name(name, candidates)
+            if nearest:
+                log.warning("%s line %d: '%s' is not a name this interview knows; taken as a probable "
+                            "typo of '%s'. If it is someone else, add them to the card.", path,
+                            paragraph.line, name, nearest)
+                paragraph = Paragraph(paragraph.start, nearest, paragraph.text, paragraph.line)
+        result.append(paragraph)
+    return result
+
+
+def _nearest_name(name: str, candidates: set[str]) -> str | None:
+    scored = [(difflib.SequenceMatcher(None, name.casefold(), c.casefold()).ratio(), c)
+              for c in sorted(candidates) if c != name]
+    best = max(scored, default=(0.0, None))
+    return best[1] if best[0] >= TYPO else None
+
+
+def renamed_people(card: Card, transcript: Transcript, folder: Path) -> Card:
+    """The card with its people as a corrected transcript names them, so the page header, the
+    feeds, the structured data and the search filters follow an editor's renames: each voice
+    the machine named (speakers.json) takes the name the editor gave most of its speech, and
+    people the editor named who are not on the card join the guests."""
+    if not edited_transcript(folder):
+        return card
+    found = read_json(folder / "speakers.json", {})
+    machine_names = found.get("names", {})
+    spoken = {machine_names[voice]: said for voice, said in names_heard(found, transcript).items()
+              if voice in machine_names}
+    on_card = {card.interviewer, *card.guests}
+    # A voice given to someone else on the card is a fixed attribution, not a rename.
+    renames = {old: new for old, said in spoken.items() if (new := max(said, key=said.get)) not in on_card}
+    interviewer = renames.get(card.interviewer, card.interviewer) if card.interviewer else ""
+    guests = [renames.get(g, g) for g in card.guests]
+    guests += [s.speaker for s in transcript.segments if s.speaker and not re.fullmatch(r"Speaker \d+", s.speaker)]
+    guests = [g for g in dict.fromkeys(guests) if g != interviewer]
+    if (interviewer, tuple(guests)) == (card.interviewer, card.guests):
+        return card
+    log.info("%s: the corrected transcript names the people %s", card.slug,
+             ", ".join(filter(None, [interviewer, *guests])))
+    return dataclasses.replace(card, interviewer=interviewer, guests=tuple(guests))

@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 from pipeline.children import tied
 from pipeline.config import Card, DownloadSettings
 from pipeline.errors import FetchError
-from pipeline.files import read_json, write_json
+from pipeline.files import read_json, sha256_text, write_json
 from pipeline.model import Fetched
 from pipeline.stages import creator_captions
 from pipeline.stamps import Stamps
@@ -42,6 +42,8 @@ YOUTUBE_HOSTS = ("youtube.com", "youtu.be", "youtube-nocookie.com")
 
 def run(card: Card, limits: DownloadSettings) -> Fetched:
     """Make sure the card's media is on disk; download URLs only when not done before."""
+    if card.sources:
+        return _take_tracks(card)
     if not card.is_url:
         return _take_local(card)
     stamps, key = Stamps(card.folder), stage_key(card)
@@ -78,6 +80,36 @@ def _take_local(card: Card) -> Fetched:
                   "captions": creator_captions.beside(path)}
     write_json(card.folder / "provenance.json", provenance)
     return Fetched(path, provenance)
+
+
+def _take_tracks(card: Card) -> Fetched:
+    """Recordings made one per person: each file's hash, and one hash of them all (with who
+    is on which, so renaming a track's speaker prepares nothing again but relabels)."""
+    stamps = Stamps(card.folder)
+    tracks = [{"speaker": t.speaker, "file": t.file, "channel": t.channel,
+               "sha256": stamps.digest(card.folder / t.file)} for t in card.sources]
+    provenance = {"file": tracks[0]["file"], "origin": "local files, one per person",
+                  "sha256": sources_digest(tracks), "tracks": tracks}
+    write_json(card.folder / "provenance.json", provenance)
+    return Fetched(card.folder / tracks[0]["file"], provenance)
+
+
+def sources_digest(tracks: list[dict]) -> str:
+    """One content hash for recordings made one per person: their files and channels."""
+    return sha256_text(json.dumps([[t["file"], t["channel"], t["sha256"]] for t in tracks]))
+
+
+def source_digest(card: Card) -> str | None:
+    """The content hash of the card's media, without fetching anything: the local file's,
+    the tracks', or the one recorded at download (None when not downloaded yet)."""
+    stamps = Stamps(card.folder)
+    if card.sources:
+        return sources_digest([{"file": t.file, "channel": t.channel,
+                                "sha256": stamps.digest(card.folder / t.file)} for t in card.sources])
+    if not card.is_url:
+        return stamps.digest(card.folder / card.source)
+    provenance = read_json(card.folder / "provenance.json", {})
+    return provenance.get("sha256") if provenance.get("url") == card.source else None
 
 
 def _download(card: Card, limits: DownloadSettings) -> Fetched:

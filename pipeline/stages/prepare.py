@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import ffmpeg
+import numpy as np
 
 from pipeline import audio
 from pipeline.children import tied
@@ -36,6 +37,8 @@ SETTINGS = {"rate": audio.SAMPLE_RATE, "max_height": MAX_HEIGHT, "crf": 23, "aud
 
 def run(card: Card, fetched: Fetched) -> Prepared:
     """The prepare stage for one interview (YouTube sources keep YouTube's player)."""
+    if card.sources:
+        return prepare_tracks(card, fetched.sha256)
     return prepare(card.folder, fetched.path, fetched.sha256, youtube=is_youtube(card.source))
 
 
@@ -66,6 +69,81 @@ def prepare(folder: Path, source: Path, source_sha: str, *, youtube: bool = Fals
         _web_audio(source, result.media, sound)
     stamps.record("prepare", key, result=result.to_dict())
     return result
+
+
+# Recordings made one per person may differ in length by this much (tools stop each file a
+# moment apart); more means they do not start together, and who spoke when would be wrong.
+TRACK_SLACK = 1.0  # seconds, or TRACK_SLACK_SHARE of the longest, whichever is more
+TRACK_SLACK_SHARE = 0.01
+SILENT_DBFS = -55.0  # a track whose loudest moments stay below this has nobody on it
+
+
+def prepare_tracks(card: Card, sources_sha: str) -> Prepared:
+    """One recording per person (the card's `sources`): each track as 16 kHz mono WAV for the
+    speakers stage, checked to be there, of one length and not silent; their mix as
+    audio.wav (for transcription) and audio.m4a (for the page)."""
+    folder = card.folder
+    stamps, key = Stamps(folder), stage_key(folder, sources_sha, False)
+    done = last_prepared(folder)
+    if done and done.tracks and stamps.is_fresh(
+            "prepare", key, [done.audio, done.media, *(path for _, path in done.tracks)]):
+        # Who is on which track may have been renamed on the card: that needs no ffmpeg work.
+        return replace(done, tracks=tuple((t.speaker, path) for t, (_, path) in zip(card.sources, done.tracks)))
+    log.info("%s: preparing %d tracks, one per person", folder.name, len(card.sources))
+    tracks, lengths = [], {}
+    for n, track in enumerate(card.sources, 1):
+        source, wav = folder / track.file, folder / f"track-{n}.wav"
+        info = probe(source)
+        sound = next((s for s in info["streams"] if s.get("codec_type") == "audio"), None)
+        if sound is None:
+            raise MediaError(f"{source}: {track.speaker}'s recording has no audio track ({card.path}). "
+                             "Give the file with that person's sound.")
+        if track.channel and track.channel > int(sound.get("channels", 1)):
+            raise MediaError(f"{source}: the card gives channel {track.channel} to {track.speaker}, but the "
+                             f"file has {sound.get('channels', 1)} channel(s) ({card.path}).")
+        _extract_audio(source, wav, _duration(info, source), channel=track.channel)
+        _check_not_silent(source, wav, track, card)
+        tracks.append((track.speaker, wav))
+        lengths[track.file + (f" (channel {track.channel})" if track.channel else "")] = audio.duration(wav)
+    _check_lengths(card, lengths)
+    result = Prepared("audio", max(lengths.values()), folder / "audio.wav", folder / "audio.m4a", None,
+                      tracks=tuple(tracks))
+    _mix(card, [wav for _, wav in tracks], result.audio)
+    _web_audio(result.audio, result.media, {"codec_name": "pcm_s16le"})
+    stamps.record("prepare", key, result=result.to_dict())
+    return result
+
+
+def _check_not_silent(source: Path, wav: Path, track, card: Card) -> None:
+    samples = audio.read_pcm(wav).astype(np.float32) / 32768.0
+    size = audio.SAMPLE_RATE // 10
+    blocks = samples[:len(samples) // size * size].reshape(-1, size) if len(samples) >= size else samples[None, :]
+    loudest = float(np.percentile(np.sqrt((blocks.astype(np.float64) ** 2).mean(1)), 99)) if len(samples) else 0.0
+    if 20 * np.log10(max(loudest, 1e-10)) < SILENT_DBFS:
+        where = f"channel {track.channel} of " if track.channel else ""
+        raise MediaError(f"{source}: {where}{track.speaker}'s recording is silent (its loudest moments are "
+                         f"below {SILENT_DBFS:.0f} dBFS), so nobody could be heard on it ({card.path}). Check "
+                         "that the card names the right file (and channel) for each person.")
+
+
+def _check_lengths(card: Card, lengths: dict[str, float]) -> None:
+    longest, shortest = max(lengths.values()), min(lengths.values())
+    if longest - shortest > max(TRACK_SLACK, TRACK_SLACK_SHARE * longest):
+        listed = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in lengths.items())
+        raise MediaError(f"{card.folder}: the recordings in 'sources' differ in length ({listed}; "
+                         f"{card.path}). Recordings made one per person must start together and last as "
+                         "long, or who spoke when would be wrong: export them again from the recording "
+                         "tool, or trim them to the same start and length.")
+
+
+def _mix(card: Card, wavs: list[Path], target: Path) -> None:
+    """The tracks added together (not averaged: each keeps its level), limited below full scale."""
+    with atomic_path(target) as tmp:
+        inputs = [ffmpeg.input(str(w)) for w in wavs]
+        mixed = ffmpeg.filter(inputs, "amix", inputs=len(inputs), duration="longest", normalize=0)
+        out = mixed.filter("alimiter", limit=0.95).output(str(tmp), format="wav", ac=1,
+                                                           ar=audio.SAMPLE_RATE, acodec="pcm_s16le")
+        _run(out, card.folder, "mix of the tracks")
 
 
 def last_prepared(folder: Path) -> Prepared | None:
@@ -133,12 +211,16 @@ def _run(stream, source: Path, what: str) -> None:
                      f"or truncated).\n  ffmpeg said: {_tail(done.stderr)}")
 
 
-def _extract_audio(source: Path, target: Path, duration: float) -> None:
+def _extract_audio(source: Path, target: Path, duration: float, channel: int | None = None) -> None:
+    """16 kHz mono WAV of the source: all its channels mixed, or only `channel` (1 = left),
+    checked to hold the whole of it before it replaces the last good one."""
     with atomic_path(target) as tmp:
-        out = ffmpeg.input(str(source)).output(str(tmp), format="wav", vn=None, ac=1,
-                                               ar=audio.SAMPLE_RATE, acodec="pcm_s16le")
+        sound = ffmpeg.input(str(source)).audio
+        if channel:
+            sound = sound.filter("channelmap", map=str(channel - 1), channel_layout="mono")
+        out = sound.output(str(tmp), format="wav", ac=1, ar=audio.SAMPLE_RATE, acodec="pcm_s16le")
         _run(out, source, "16 kHz audio")
-        _check_complete(source, tmp, duration)  # before it replaces the last good audio
+        _check_complete(source, tmp, duration)
 
 
 def _check_complete(source: Path, wav: Path, duration: float) -> None:

@@ -1,333 +1,32 @@
 """Speakers: who said what, named from the card.
 
-Voices are found from the sound alone: webrtcvad marks the voiced 10 ms frames, Resemblyzer's
-speaker encoder (its weights ship inside its wheel: no download, no account) embeds short
-windows of voiced audio, and the windows are clustered into as many voices as
-the card names (or an estimate). Windows never cross a pause, so a turn after even a short
-pause is heard on its own. Each word takes the voice heard during it, segments are split where
-the voice changes, and voices get names from the card.
+Voices are found from the sound alone (pipeline.stages.voices: voice embeddings clustered into
+as many voices as the card has people, or an estimate, then refined frame by frame). Each word
+takes the voice heard during it, segments are split where the voice changes, and voices get
+names from the card, from the voice prints of people named in other interviews
+(pipeline.stages.voiceprints), or from recordings made one per person (the card's `sources`).
 """
 
 from __future__ import annotations
 
-import functools
+import bisect
 import json
 import logging
 import time
-import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.audio import SAMPLE_RATE as RATE, read_samples
+from pipeline.audio import read_samples
 from pipeline.config import Card
 from pipeline.files import read_json, sha256_text, write_json
 from pipeline.model import Prepared, Segment, Transcript, Word
 from pipeline.stamps import Stamps, package_version
+from pipeline.stages.voiceprints import Registry
+from pipeline.stages.voices import FRAME, Voices, find_voices, from_tracks, runs, voice_id
 
 log = logging.getLogger(__name__)
-
-FRAME = 0.01  # seconds: the encoder's mel frames and our VAD frames line up
-# Windows of 0.6 s every 0.4 s. Measured on eight generated interviews (three of them with
-# similar voices), they labelled as much or more speech right than the encoder's own 1.6 s
-# windows every 0.25 s (similar voices: 98.9 to 100 % against 91 to 98 %), for half the work.
-WINDOW = 60  # frames
-STEP = 40  # frames between windows in a long stretch of speech
-MIN_WINDOW = 20  # frames: shorter voiced stretches are too little to tell a voice by
-MAX_FILL = 8  # frames: unvoiced gaps up to this (stops, breaths inside words) count as voiced
-BATCH = 64  # windows embedded at once: all at once took 1.3 GB for a 2.5 minute interview
-VAD_MODE = 3
-
-
-def voiced_frames(samples: np.ndarray, mode: int = VAD_MODE) -> np.ndarray:
-    """One flag per 10 ms frame: webrtcvad's speech decision, with short gaps filled."""
-    with warnings.catch_warnings():  # webrtcvad imports the deprecated pkg_resources
-        warnings.simplefilter("ignore")
-        import webrtcvad
-    vad = webrtcvad.Vad(mode)
-    size = int(RATE * FRAME)
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
-    flags = np.array([vad.is_speech(pcm[i * 2 * size:(i + 1) * 2 * size], RATE)
-                      for i in range(len(samples) // size)], dtype=bool)
-    return _fill_gaps(flags, MAX_FILL)
-
-
-def _fill_gaps(flags: np.ndarray, longest: int) -> np.ndarray:
-    out = flags.copy()
-    for start, end in _runs(~flags):
-        if 0 < start and end < len(flags) and end - start <= longest:
-            out[start:end] = True
-    return out
-
-
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end) of each stretch of True."""
-    edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
-
-
-def windows(voiced: np.ndarray) -> list[tuple[int, int]]:
-    """Frame ranges to embed: WINDOW long every STEP inside each voiced stretch, never across
-    a pause (so each window holds one voice); a shorter stretch is one window of its own."""
-    result = []
-    for start, end in _runs(voiced):
-        if end - start < MIN_WINDOW:
-            continue
-        if end - start <= WINDOW:
-            result.append((start, end))
-            continue
-        starts = list(range(start, end - WINDOW + 1, STEP))
-        if starts[-1] != end - WINDOW:
-            starts.append(end - WINDOW)
-        result += [(s, s + WINDOW) for s in starts]
-    return result
-
-
-def embed(samples: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
-    """One L2-normed voice embedding per frame range, computed in batches of equal length."""
-    import torch
-
-    mel = mel_spectrogram(_normalize_volume(samples))
-    encoder = _encoder()
-    result = np.zeros((len(spans), 256), dtype=np.float32)
-    by_length: dict[int, list[int]] = {}
-    for i, (start, end) in enumerate(spans):
-        by_length.setdefault(end - start, []).append(i)
-    threads = torch.get_num_threads()
-    # One thread: on a busy 2-core machine two threads ran the encoder ten times slower.
-    torch.set_num_threads(1)
-    try:
-        with torch.inference_mode():
-            for indices in by_length.values():
-                for b in range(0, len(indices), BATCH):
-                    batch = indices[b:b + BATCH]
-                    mels = np.stack([mel[spans[i][0]:spans[i][1]] for i in batch])
-                    result[batch] = encoder(torch.from_numpy(mels)).numpy()
-    finally:
-        torch.set_num_threads(threads)
-    return result
-
-
-@functools.cache
-def _encoder():
-    import torch
-    with warnings.catch_warnings():  # it imports webrtcvad, which imports pkg_resources
-        warnings.simplefilter("ignore")
-        from resemblyzer import VoiceEncoder
-
-    torch.set_flush_denormal(True)  # LSTM steps on denormal floats are needlessly slow
-    return VoiceEncoder("cpu", verbose=False)
-
-
-def _normalize_volume(samples: np.ndarray, target_dbfs: float = -30.0) -> np.ndarray:
-    """Raise quiet recordings to the level the encoder was trained on (never lower loud ones)."""
-    rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) if len(samples) else 0.0
-    if rms == 0.0:
-        return samples
-    gain = 10 ** ((target_dbfs - 20 * np.log10(rms)) / 20)
-    return samples * np.float32(gain) if gain > 1 else samples
-
-
-def mel_spectrogram(samples: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    """The encoder's input: 40-band mel power spectrogram, 25 ms windows every 10 ms.
-
-    The same numbers as librosa.feature.melspectrogram with Resemblyzer's settings (a test
-    compares them), computed here because librosa's first call costs seconds of set-up."""
-    n_fft, hop = 400, int(RATE * FRAME)
-    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
-    padded = np.pad(samples.astype(np.float32), n_fft // 2)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]
-    frames = frames[:1 + len(samples) // hop]
-    filters = _mel_filters(RATE, n_fft, 40)
-    out = np.empty((len(frames), len(filters)), dtype=np.float32)
-    for i in range(0, len(frames), chunk):  # in chunks: an hour of spectra at once is gigabytes
-        power = np.abs(np.fft.rfft(frames[i:i + chunk] * window, axis=1)) ** 2
-        out[i:i + chunk] = power @ filters.T
-    return out
-
-
-@functools.cache
-def _mel_filters(rate: int, n_fft: int, bands: int) -> np.ndarray:
-    """Slaney-style mel filter bank (librosa's default), area-normalised."""
-    log_step = np.log(6.4) / 27.0
-
-    def hz_to_mel(f):
-        return np.where(f >= 1000.0, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / log_step,
-                        3.0 * f / 200.0)
-
-    def mel_to_hz(m):
-        return np.where(m >= 15.0, 1000.0 * np.exp(log_step * (m - 15.0)), 200.0 * m / 3.0)
-
-    fft_hz = np.linspace(0, rate / 2, 1 + n_fft // 2)
-    mel_hz = mel_to_hz(np.linspace(hz_to_mel(np.array(0.0)), hz_to_mel(np.array(rate / 2)), bands + 2))
-    ramps = mel_hz[:, None] - fft_hz[None, :]
-    lower = -ramps[:-2] / np.diff(mel_hz)[:-1, None]
-    upper = ramps[2:] / np.diff(mel_hz)[1:, None]
-    weights = np.maximum(0, np.minimum(lower, upper))
-    return (weights * (2.0 / (mel_hz[2:] - mel_hz[:-2]))[:, None]).astype(np.float32)
-
-
-def cluster(embeddings: np.ndarray, run_of: np.ndarray, count: int) -> np.ndarray:
-    """A voice (0..count-1) for each window, the same for all windows of one voiced stretch.
-
-    Stretches (their mean embedding, weighted by length) are clustered with k-means; then a
-    linear discriminant is trained on those labels and re-applied, a few rounds, each
-    stretch judged by a model trained without it. Measured on similar voices, k-means alone
-    labelled 92 to 97 % of the speech right, with the discriminant 95 to 99 %."""
-    runs, inverse = np.unique(run_of, return_inverse=True)
-    weights = np.bincount(inverse).astype(float)
-    means = _unit(np.stack([embeddings[inverse == i].mean(0) for i in range(len(runs))]))
-    centres = spherical_kmeans(means, weights, count)
-    labels = (means @ centres.T).argmax(1)
-    for _ in range(LDA_ROUNDS):
-        scores = _held_out_lda(embeddings, labels[inverse], inverse, count)
-        stretch_scores = np.stack([scores[inverse == i].mean(0) for i in range(len(runs))])
-        new = stretch_scores.argmax(1)
-        if (new == labels).all():
-            break
-        labels = new
-    return labels[inverse]
-
-
-LDA_ROUNDS = 6
-LDA_SHRINK = 0.5  # pulls the within-voice covariance halfway to a sphere: less overfitting
-LDA_FOLDS = 5
-
-
-def _held_out_lda(x: np.ndarray, labels: np.ndarray, run: np.ndarray, count: int) -> np.ndarray:
-    """Linear discriminant scores per window, each from a model fit on the other stretches."""
-    scores = np.zeros((len(x), count))
-    fold = run % LDA_FOLDS
-    for f in range(LDA_FOLDS):
-        test = fold == f
-        if test.any():
-            scores[test] = _lda(x[~test], labels[~test], count)(x[test])
-    return scores
-
-
-def _lda(x: np.ndarray, labels: np.ndarray, count: int):
-    present = [c for c in range(count) if (labels == c).any()]
-    means = np.zeros((count, x.shape[1]))
-    for c in present:
-        means[c] = x[labels == c].mean(0)
-    resid = x - means[labels]
-    within = resid.T @ resid / max(len(x), 1)
-    within = (1 - LDA_SHRINK) * within + LDA_SHRINK * np.trace(within) / x.shape[1] * np.eye(x.shape[1])
-    weights = np.linalg.solve(within + 1e-9 * np.eye(x.shape[1]), means.T)
-    bias = -0.5 * np.sum(means.T * weights, axis=0)
-    bias[[c for c in range(count) if c not in present]] = -np.inf  # a voice with no examples
-    return lambda y: y @ weights + bias
-
-
-def spherical_kmeans(x: np.ndarray, weights: np.ndarray, count: int, restarts: int = 10,
-                     seed: int = 0) -> np.ndarray:
-    """Unit-length centres of `count` clusters of unit vectors (cosine k-means, k-means++
-    starts, weighted), the best of several restarts; deterministic for a given input."""
-    rng = np.random.default_rng(seed)
-    best, best_fit = None, -np.inf
-    for _ in range(restarts):
-        centres = _kmeanspp(x, weights, count, rng)
-        for _ in range(100):
-            labels = (x @ centres.T).argmax(1)
-            new = np.stack([(x[labels == c] * weights[labels == c, None]).sum(0)
-                            if (labels == c).any() else centres[c] for c in range(count)])
-            new = _unit(new)
-            if np.allclose(new, centres):
-                break
-            centres = new
-        fit = float((weights * (x @ centres.T).max(1)).sum())
-        if fit > best_fit + 1e-9:
-            best, best_fit = centres, fit
-    return best
-
-
-def _kmeanspp(x, weights, count, rng) -> np.ndarray:
-    centres = [x[rng.choice(len(x), p=weights / weights.sum())]]
-    for _ in range(1, count):
-        distance = np.clip(1 - (x @ np.stack(centres).T).max(1), 0, None) * weights
-        if distance.sum() <= 0:
-            centres.append(x[rng.integers(len(x))])
-        else:
-            centres.append(x[rng.choice(len(x), p=distance / distance.sum())])
-    return np.stack(centres)
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
-ESTIMATE_MAX = 8
-# Two clusters whose mean voices are more alike than this are taken for one person when
-# counting voices. Measured: one voice split in two gave 0.98 to 0.99; different voices 0.71
-# to 0.94; two similar espeak variants 0.965 to 0.975, so those are counted as one (the card
-# can say how many people speak).
-SAME_VOICE = 0.95
-MIN_SHARE = 0.05  # a counted voice has at least this share of the speech
-
-
-def estimate_count(embeddings: np.ndarray, run_of: np.ndarray) -> int:
-    """How many voices: add one while the new voice is clearly different and not a sliver."""
-    best = 1
-    for count in range(2, min(ESTIMATE_MAX, len(np.unique(run_of))) + 1):
-        labels = cluster(embeddings, run_of, count)
-        shares = np.bincount(labels, minlength=count) / len(labels)
-        if shares.min() < MIN_SHARE:
-            break
-        centres = _unit(np.stack([embeddings[labels == c].mean(0) for c in range(count)]))
-        similarity = centres @ centres.T
-        np.fill_diagonal(similarity, -1)
-        if similarity.max() >= SAME_VOICE:
-            break
-        best = count
-    return best
-
-
-@dataclass
-class Voices:
-    """Who speaks when: a voice number (0, 1, ... by first appearance) per 10 ms frame."""
-
-    frames: np.ndarray
-    voiced: np.ndarray
-    count: int
-    estimated: bool = False
-
-
-def find_voices(samples: np.ndarray, count: int | None = None) -> Voices:
-    """Tell the voices apart in a recording: `count` of them, or an estimate when None."""
-    voiced = voiced_frames(samples)
-    spans = windows(voiced)
-    if count == 1 or not spans:
-        return Voices(np.zeros(len(voiced), dtype=int), voiced, 1, estimated=count is None)
-    starts = [start for start, _ in _runs(voiced)]
-    run_of = np.searchsorted(starts, [start for start, _ in spans], side="right") - 1
-    embeddings = embed(samples, spans)
-    estimated = count is None
-    if estimated:
-        count = estimate_count(embeddings, run_of)
-    count = min(count, len(np.unique(run_of)))
-    labels = cluster(embeddings, run_of, count) if count > 1 else np.zeros(len(spans), dtype=int)
-    frames = np.full(len(voiced), -1)
-    for (start, end), label in zip(spans, labels):
-        frames[start:end] = label
-    frames = _by_first_appearance(_fill_nearest(frames))
-    return Voices(frames, voiced, int(frames.max()) + 1, estimated)
-
-
-def _fill_nearest(labels: np.ndarray) -> np.ndarray:
-    """Give unlabelled frames (pauses, clicks) the label of the nearest labelled frame."""
-    known = np.flatnonzero(labels >= 0)
-    at = np.arange(len(labels))
-    after = known[np.clip(np.searchsorted(known, at), 0, len(known) - 1)]
-    before = known[np.clip(np.searchsorted(known, at) - 1, 0, len(known) - 1)]
-    return labels[np.where(np.abs(after - at) < np.abs(before - at), after, before)]
-
-
-def _by_first_appearance(labels: np.ndarray) -> np.ndarray:
-    order = list(dict.fromkeys(labels.tolist()))
-    remap = np.zeros(labels.max() + 1, dtype=int)
-    remap[order] = np.arange(len(order))
-    return remap[labels]
 
 
 def unit_voices(transcript: Transcript, voices: Voices) -> list[int]:
@@ -353,11 +52,6 @@ def voice_count(card: Card) -> int | None:
     """How many voices to look for: the card's `speakers`, else its people, else None (estimate)."""
     people = ([card.interviewer] if card.interviewer else []) + list(card.guests)
     return card.speakers.count or len(dict.fromkeys(people)) or None
-
-
-def voice_id(voice: int) -> str:
-    """The stable id of a voice (numbered by first appearance) that a card can rename."""
-    return f"SPEAKER_{voice + 1}"
 
 
 @dataclass
@@ -391,15 +85,19 @@ def voice_stats(transcript: Transcript, voices: list[int]) -> dict[int, VoiceSta
     return stats
 
 
-def name_voices(card: Card, stats: dict[int, VoiceStats]) -> dict[int, str]:
-    """Names for voices: the card's renames and names in order first; then the interviewer
-    is the voice that asks the questions (and speaks first, and less); guests take the rest
-    in order of first appearance; any voice left is "Speaker N"."""
+def name_voices(card: Card, stats: dict[int, VoiceStats], recognised: dict[int, str] | None = None) -> dict[int, str]:
+    """Names for voices: the card's renames and names in order first; then the people
+    recognised by voice; then the interviewer is the voice that asks the questions (and
+    speaks first, and less); guests take the rest in order of first appearance; any voice
+    left is "Speaker N"."""
     voices = sorted(stats, key=lambda v: stats[v].first)
     settings = card.speakers
     if settings.names:
         return {v: settings.names[v] if v < len(settings.names) else f"Speaker {v + 1}" for v in voices}
     names = {v - 1: name for v, name in settings.rename if v - 1 in stats}
+    for v, name in (recognised or {}).items():
+        if v in stats and v not in names and name not in names.values():
+            names[v] = name
     free = [v for v in voices if v not in names]
     taken = set(names.values())
     guests = [g for g in dict.fromkeys(card.guests) if g not in taken]
@@ -444,48 +142,125 @@ def apply(transcript: Transcript, voices: list[int], names: dict[int, str]) -> T
     return replace(transcript, segments=segments)
 
 
-ALGORITHM = 1  # part of the stage key: raise it when a change here should relabel old transcripts
+ALGORITHM = 2  # part of the stage key: raise it when a change here should relabel old transcripts
 
 
-def run(card: Card, prepared: Prepared, transcript: Transcript, folder: Path) -> Transcript:
+def run(card: Card, prepared: Prepared, transcript: Transcript, folder: Path,
+        voiceprints: Path | None = None) -> Transcript:
     """The speakers stage: name the speaker of every segment, splitting segments where the
     voice changes. Voices are found once per transcript and voice count (cached in
-    speakers.json, with the names given); names come from the card every time, so renaming
-    a speaker costs no audio work."""
+    speakers.json, with the names given; their voice prints kept in `voiceprints`, None: not
+    kept); names come from the card every time, so renaming a speaker costs no audio work
+    (recognise() then names the voices known from other interviews). Recordings made one
+    per person (prepared.tracks) say who speaks when themselves: no voices are guessed."""
     if not transcript.segments:
         return transcript
-    audio = prepared.audio
-    stamps = Stamps(folder)
-    count = voice_count(card)
-    key = stamps.key(files=[audio], words=_words_digest(transcript), count=count,
-                     versions=_versions())
+    stamps, registry = Stamps(folder), Registry(voiceprints)
+    count = len(prepared.tracks) if prepared.tracks else voice_count(card)
+    key = stamps.key(files=[prepared.audio, *(path for _, path in prepared.tracks)],
+                     words=_words_digest(transcript), count=count, versions=_versions(),
+                     voiceprints=registry.on)
     path = folder / "speakers.json"
-    found = read_json(path, {}) if stamps.is_fresh("speakers", key, [path]) else {}
+    kept = [registry.path(card.slug)] if registry.on and not prepared.tracks else []
+    found = read_json(path, {}) if stamps.is_fresh("speakers", key, [path, *kept]) else {}
     units = len(_unit_times(transcript))
     if len(found.get("words", [])) != units:
-        found, seconds = _find(card, audio, transcript, count)
-        write_json(path, found)
+        found, seconds = _find(card, prepared, transcript, count, registry)
         stamps.record("speakers", key, seconds=seconds)
+    if prepared.tracks:  # who is on which track may have been renamed on the card since
+        found["tracks"] = [speaker for speaker, _ in prepared.tracks]
+    return _named(card, transcript, found, path)
+
+
+def recognise(card: Card, labelled: Transcript, folder: Path, voiceprints: Path | None,
+              busy: set[str] = frozenset()) -> Transcript:
+    """The labelled transcript with the voices that sound like people named in other
+    interviews given their names (the log says who and how sure). Interviews in `busy` (being
+    published now, after this one) are not asked: what they know is not settled yet, and
+    publish must give the same names however its work interleaves."""
+    found = read_json(folder / "speakers.json", {})
+    registry = Registry(voiceprints)
+    if not found.get("words") or found.get("tracks") is not None or not registry.on:
+        return labelled
+    people = [card.interviewer, *card.guests, *card.speakers.names, *(n for _, n in card.speakers.rename)]
+    recognised = {voice: {"name": r.name, "similarity": r.similarity, "runner_up": r.runner_up}
+                  for voice, r in registry.recognise(card.slug, [p for p in people if p], busy).items()}
+    if recognised != found.get("recognised", {}):
+        for voice, r in recognised.items():
+            other = f"; the other voice {r['runner_up']:.2f}" if r["runner_up"] > -1 else ""
+            log.info("%s: recognised %s by voice (%s, similarity %.2f to the voice print from "
+                     "other interviews%s)", card.slug, r["name"], voice, r["similarity"], other)
+    return _named(card, labelled, {**found, "recognised": recognised}, folder / "speakers.json")
+
+
+def _named(card: Card, transcript: Transcript, found: dict, path: Path) -> Transcript:
+    """The transcript split and named by the voices of speakers.json (written back with the
+    names): the tracks' speakers, or the card's people and those recognised by voice."""
     voices = [int(v.rsplit("_", 1)[1]) - 1 for v in found["words"]]
     stats = voice_stats(transcript, voices)
-    names = name_voices(card, stats)
-    labelled = apply(transcript, voices, names)
+    if found.get("tracks") is not None:
+        names = {v: found["tracks"][v] for v in stats}
+    else:
+        recognised = {int(v.rsplit("_", 1)[1]) - 1: r["name"] for v, r in found.get("recognised", {}).items()}
+        names = name_voices(card, stats, recognised)
     write_json(path, {**found, "names": {voice_id(v): names[v] for v in sorted(names)},
                       "voices": {voice_id(v): _describe(stats[v], names[v]) for v in sorted(stats)}})
-    return labelled
+    return apply(transcript, voices, names)
 
 
-def _find(card: Card, audio: Path, transcript: Transcript, count: int | None) -> tuple[dict, float]:
-    """The voices heard in each word (for speakers.json), and the seconds it took."""
+def learn(card: Card, transcript: Transcript, folder: Path, voiceprints: Path | None) -> None:
+    """Record who each voice is as the published transcript names it: an editor's renames in
+    transcript.txt then name the voice prints that later interviews are recognised by."""
+    registry = Registry(voiceprints)
+    if registry.on:
+        heard = names_heard(read_json(folder / "speakers.json", {}), transcript)
+        registry.name(card.slug, {voice: max(names, key=names.get) for voice, names in heard.items()})
+
+
+def names_heard(found: dict, transcript: Transcript) -> dict[str, dict[str, float]]:
+    """Voice id (of speakers.json's timeline) -> {speaker name: seconds of that voice's speech
+    that the transcript gives them}."""
+    starts = [s.start for s in transcript.segments]
+    heard: dict[str, dict[str, float]] = {}
+    for start, end, voice in found.get("timeline", []):
+        i = max(bisect.bisect_right(starts, start) - 1, 0)
+        while i < len(starts) and transcript.segments[i].start < end:
+            seg = transcript.segments[i]
+            overlap = min(end, seg.end) - max(start, seg.start)
+            if overlap > 0 and seg.speaker:
+                said = heard.setdefault(voice, {})
+                said[seg.speaker] = said.get(seg.speaker, 0.0) + overlap
+            i += 1
+    return heard
+
+
+def _find(card: Card, prepared: Prepared, transcript: Transcript, count: int | None,
+          registry: Registry) -> tuple[dict, float]:
+    """The voices heard in each word (for speakers.json), and the seconds it took; the voice
+    prints are kept in the registry."""
     started = time.monotonic()
-    voices = find_voices(read_samples(audio), count)
+    if prepared.tracks:
+        voices = from_tracks([read_samples(path) for _, path in prepared.tracks])
+    else:
+        voices = find_voices(read_samples(prepared.audio), count)
+        registry.keep(card.slug, voices.prints, voices.print_seconds)
     words = [voice_id(v) for v in unit_voices(transcript, voices)]
     seconds = round(time.monotonic() - started, 2)
     if voices.estimated:
         log.info("%s: the card names nobody, so the number of voices was estimated: %d. If that "
                  "is wrong, set `speakers:` in %s to the number or the names", card.slug,
                  voices.count, card.path)
-    log.info("%s: told %d voice(s) apart in %.1f s", card.slug, voices.count, seconds)
+    elif prepared.tracks:
+        for v in voices.silent:
+            log.warning("%s: %s's track (%s) holds no speech of its own: on the page nobody is named "
+                        "%s. Check the card's `sources` in %s", card.slug, prepared.tracks[v][0],
+                        card.sources[v].file, prepared.tracks[v][0], card.path)
+    elif count and voices.count < count:
+        log.warning("%s: the card names %d people, but only %d voice(s) speak in the recording; "
+                    "the others never speak (if someone does, set `speakers:` in %s)",
+                    card.slug, count, voices.count, card.path)
+    how = "from the tracks" if prepared.tracks else "apart"
+    log.info("%s: told %d voice(s) %s in %.1f s", card.slug, voices.count, how, seconds)
     found = {"count": voices.count, "estimated": voices.estimated, "words": words,
              "timeline": _timeline(voices)}
     return found, seconds
@@ -494,7 +269,7 @@ def _find(card: Card, audio: Path, transcript: Transcript, count: int | None) ->
 def _timeline(voices: Voices) -> list[list]:
     """[start, end, voice] for each stretch of one voice's speech: for people who check."""
     result = []
-    for start, end in _runs(voices.voiced):
+    for start, end in runs(voices.voiced):
         for a, b in _runs_of_values(voices.frames[start:end]):
             result.append([round((start + a) * FRAME, 2), round((start + b) * FRAME, 2),
                            voice_id(int(voices.frames[start + a]))])
