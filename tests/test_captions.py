@@ -6,7 +6,6 @@ this recording's are not used; automatic captions are never asked for."""
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from pipeline.captions import Cue, srt, vtt
 from pipeline.stages import creator_captions, fetch
 
-from conftest import SHORT_TURNS, add_interview, words_in_their_turns, write_card
+from conftest import add_interview, words_in_their_turns, write_card
 from test_fetch import serve
 
 # What the publisher wrote: the words said, in their own spelling and punctuation, with a
@@ -165,6 +164,26 @@ def test_captions_beside_a_local_file(name, short_speech, project, run_cli):
     assert " ".join(s["text"] for s in data["segments"]).split() == tokens(" ".join(CAPTIONED))
     recorded = _json(folder / "provenance.json")["captions"]
     assert recorded == [{"file": name, "language": "en" if ".en." in name else None}]
+
+
+def test_new_copies_a_local_files_captions_and_publish_uses_them(short_speech, project, tmp_path, run_cli):
+    """The whole path a user takes: `pipeline new --source talk.mp3` beside talk.en.vtt, then
+    `pipeline publish`: the page's words are the captions'."""
+    given = tmp_path / "given"
+    given.mkdir()
+    shutil.copyfile(short_speech["mp3"], given / "talk.mp3")
+    (given / "talk.en.vtt").write_text(captions_file(short_speech["truth"]), encoding="utf-8")
+    made = run_cli(project, "new", "talk", "--source", str(given / "talk.mp3"), "--guest", "Helen Ward",
+                   "--interviewer", "Daniel Hughes")
+    assert made.exit_code == 0, made.output + made.stderr
+    assert (project / "media" / "talk" / "talk.en.vtt").is_file() and "Copied the captions" in made.stderr
+    result = run_cli(project, "publish")
+    assert result.exit_code == 0, result.output + result.stderr
+    data = _json(project / "transcripts" / "talk" / "transcript.json")
+    assert data["text_from"] == "captions"
+    assert " ".join(s["text"] for s in data["segments"]).split() == tokens(" ".join(CAPTIONED))
+    page = (project / "site" / "talk" / "index.html").read_text(encoding="utf-8")
+    assert "From the publisher&#39;s captions" in page or "From the publisher's captions" in page
 
 
 def test_captions_of_another_recording_are_not_used(short_speech, project, run_cli, caplog):

@@ -47,8 +47,10 @@ def published(speech, short_speech, tmp_path_factory) -> dict:
     project = tmp_path_factory.mktemp("languages-site")
     (project / "media").mkdir()
     (project / "site.yaml").write_text("title: Interviews\nlanguage: en-GB\n", encoding="utf-8")
-    add_interview(project, "auf-deutsch", speech["de"], language="de",
-                  interviewer="Anna Weber", guests=["Helen Schmidt"])
+    made = CliRunner().invoke(cli, ["-C", str(project), "new", "auf-deutsch", "--source",
+                                    str(speech["de"]), "--language", "de", "--interviewer",
+                                    "Anna Weber", "--guest", "Helen Schmidt"])
+    assert made.exit_code == 0, made.output + made.stderr
     add_interview(project, "en-espanol", speech["es"], language="auto",
                   interviewer="Ana Ruiz", guests=["Elena Martín"])
     add_interview(project, "in-english", short_speech["mp3"])
@@ -117,6 +119,12 @@ def test_tiny_en_with_a_german_card_keeps_its_clear_error(speech):
         transcribe.transcribe(speech["de"], TranscribeSettings(model="tiny.en"), "de", "german")
     # quality: fast still transcribes German: with base, the shipped model that knows it
     assert transcribe.resolved(TranscribeSettings(quality="fast"), "de").model == "base"
+
+
+def test_new_checks_the_spoken_language(project, speech, run_cli):
+    wrong = run_cli(project, "new", "other", "--source", str(speech["de"]), "--language", "klingon")
+    assert wrong.exit_code == 2 and "--language" in wrong.output and "klingon" in wrong.output
+    assert not (project / "media" / "other").exists()
 
 
 def test_language_codes_are_checked(project):
