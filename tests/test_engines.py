@@ -227,7 +227,7 @@ def test_publish_uses_the_cards_engine_and_status_follows_it(short_speech, proje
     assert result.exit_code == 0, result.output + result.stderr
     machine = json.loads((project / "transcripts" / "reference-engine" /
                           "transcript.machine.json").read_text())
-    assert machine["engine"] == "openai-whisper"
+    assert (machine["engine"], machine["model"]) == ("openai-whisper", "base")  # the default, converted
     heard = " ".join(s["text"] for s in machine["segments"])
     assert wer.recall(SHORT_TURNS[1]["text"], heard) >= RECALL
     status = json.loads(run_cli(project, "status", "--format", "json").output)
@@ -236,3 +236,6 @@ def test_publish_uses_the_cards_engine_and_status_follows_it(short_speech, proje
     card.write_text(card.read_text().replace("beam_size: 1", "beam_size: 2"))
     status = json.loads(run_cli(project, "status", "--format", "json").output)
     assert status[0]["stages"]["transcribe"] == "stale"  # the card's setting is in the key
+    card.write_text(card.read_text().replace("beam_size: 2", "beam_size: 1\n  quality: fast"))
+    status = json.loads(run_cli(project, "status", "--format", "json").output)
+    assert status[0]["stages"]["transcribe"] == "stale"  # another model: transcribed again

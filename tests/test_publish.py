@@ -72,6 +72,7 @@ def test_transcript_files(published):
     data = json.loads((folder / "transcript.json").read_text())
     assert set(data) == {"language", "duration", "engine", "model", "text_from", "segments"}
     assert data["text_from"] == "recogniser"
+    assert data["model"] == "base" and data["language"] == "en"  # the default: quality accurate
     segment = data["segments"][0]
     assert set(segment) == {"start", "end", "speaker", "text", "words"}
     assert set(segment["words"][0]) == {"start", "end", "word", "probability"}
