@@ -71,6 +71,17 @@ def test_near_misses_of_glossary_names():
     assert review.near_misses(words, ()) == []
 
 
+def test_near_misses_base_wrote_in_the_benchmark_are_flagged():
+    """What base wrote for names in the glossary benchmark: a capitalised run is a name
+    heard wrong; ordinary words that look a little like a name are not."""
+    names = ("Siobhan Kelly", "Llanelli", "Oluwaseun Adeyemi", "Wojciech Nowak")
+    words = _words("Without Shimon Kelly the plan failed. I went to Chanelli with the team. Without "
+                   "all the ways on Adyemi, it was now a really big job for Kelly in Llanelli.")
+    found = review.near_misses(words, names)
+    assert [("".join(w.word for w in words[i:j]).strip(" ,"), term) for i, j, term in found] == [
+        ("Shimon Kelly", "Siobhan Kelly"), ("Chanelli", "Llanelli"), ("Adyemi", "Oluwaseun Adeyemi")]
+
+
 def test_near_misses_and_unsure_words_are_listed_and_never_quoted(short_speech, project, run_cli):
     """An editor's transcript with the guest's name misspelt: review.json lists it (and, until
     the card says reviewed, the words the recogniser was unsure of), and no quote holds it."""
