@@ -166,7 +166,7 @@ def memory_section(ctx: Context) -> list[dict]:
     row = {"section": "memory", "name": f"default settings on {duration / 60:.0f} min",
            "audio_s": round(duration, 1), "wall_s": result["wall_s"], "cpu_s": result["cpu_s"],
            "rtf": round(duration / result["wall_s"], 1), "rss_mb": result["rss_mb"],
-           **score(" ".join([ctx.reference] * 4), result["text"])}
+           **score(" ".join([ctx.reference] * 4), result["text"]), "load": _load()}
     row["redecoded"] = f"{result['report']['redecoded']}/{result['report']['clips']}"
     return [row]
 

@@ -76,7 +76,7 @@ def test_near_misses_base_wrote_in_the_benchmark_are_flagged():
     heard wrong; ordinary words that look a little like a name are not."""
     names = ("Siobhan Kelly", "Llanelli", "Oluwaseun Adeyemi", "Wojciech Nowak")
     words = _words("Without Shimon Kelly the plan failed. I went to Chanelli with the team. Without "
-                   "all the ways on Adyemi, it was now a really big job for Kelly in Llanelli.")
+                   "all the ways on Adyemi, it was now a really big job for Kelly in Llanelli. Now we know.")
     found = review.near_misses(words, names)
     assert [("".join(w.word for w in words[i:j]).strip(" ,"), term) for i, j, term in found] == [
         ("Shimon Kelly", "Siobhan Kelly"), ("Chanelli", "Llanelli"), ("Adyemi", "Oluwaseun Adeyemi")]

@@ -112,8 +112,9 @@ def near_misses(words: list[Word], glossary: tuple[str, ...]) -> list[tuple[int,
         if not texts[row] or any(k in right for k in range(i, j)):
             continue
         score = float(scores[row, col])
-        if (score < NEAR or col >= len(terms)) and not capitalised[row] or texts[row] in parts:
-            continue  # a part of a name said alone ("Kelly") is no near-miss
+        if (score < NEAR or col >= len(terms)) and (not capitalised[row] or
+                                                   len(texts[row]) < MIN_TERM) or texts[row] in parts:
+            continue  # nor is a part of a name said alone ("Kelly"), nor "Now" for Nowak
         if i not in found or score > found[i][0]:
             found[i] = (score, j, owner[col])
     result, taken = [], set()
