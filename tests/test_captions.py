@@ -206,9 +206,30 @@ def test_a_captions_file_that_cannot_be_read_is_named(short_speech, project, run
     assert "captions: false" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_automatic_captions_are_never_asked_for():
-    assert "--write-subs" in fetch.CAPTION_OPTIONS and "--no-write-auto-subs" in fetch.CAPTION_OPTIONS
-    assert not any("auto-subs" in o and o != "--no-write-auto-subs" for o in fetch.CAPTION_OPTIONS)
+def test_automatic_captions_are_never_used(site, project):
+    """What yt-dlp reads of a page, with its captions track once as the publisher's and once
+    as a site's automatic captions (YouTube's kind: another recogniser's words): real yt-dlp
+    downloads the first and leaves the second."""
+    import tempfile
+    from pathlib import Path
+
+    from pipeline.config import DownloadSettings, load_card
+
+    card = load_card(write_card(project, "auto", f"{site}/page.html"))
+    limits = DownloadSettings()
+    with tempfile.TemporaryDirectory() as scratch:
+        fetch._run_yt_dlp(card, Path(scratch), limits, ["--skip-download"])
+        info = json.loads((Path(scratch) / "source.info.json").read_text())
+    assert info["subtitles"], "yt-dlp found no captions track on the page"
+    for kind, used in (("automatic_captions", False), ("subtitles", True)):
+        for old in card.folder.glob("captions.*"):
+            old.unlink()
+        given = {**info, "subtitles": {}, "automatic_captions": {}, kind: info["subtitles"]}
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / "source.info.json"
+            path.write_text(json.dumps(given))
+            kept = fetch._captions(card, Path(scratch), limits, path)
+        assert bool(kept) == used and bool(list(card.folder.glob("captions.*"))) == used, kind
 
 
 def test_choosing_and_cleaning_captions():
