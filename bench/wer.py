@@ -73,6 +73,8 @@ def lost_at(reference: str, timed: list, moments: list[float], slack: float = 0.
         missing = (i2 - i1) - (j2 - j1)
         if tag not in ("delete", "replace") or missing <= 0 or not 0 < j1 < len(heard):
             continue
+        if "".join(ref[i1:i2]) == "".join(t for t, _ in heard[j1:j2]):
+            continue  # "any more" heard as "anymore": the same words, none lost
         gap_from, gap_to = timed[heard[j1 - 1][1]][1], timed[heard[min(j2, len(heard) - 1)][1]][0]
         at = bisect.bisect_left(moments, gap_from - slack)
         if at < len(moments) and moments[at] <= gap_to + slack:

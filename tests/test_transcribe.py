@@ -98,3 +98,16 @@ def test_speech_after_a_clips_last_word_is_noticed():
     assert stage.unheard_edge([segment((0.5, 1.0), (28.8, 29.4))], clip, regions) is None
     assert stage.unheard_edge([segment((0.5, 1.0), (26.0, 27.2))], clip, regions) == (26.95, 29.9)
     assert stage.unheard_edge([], (3.0, 5.0), [(3.0, 5.0)]) == (3.0, 5.0)
+
+
+def test_the_benchmarks_count_of_words_lost_at_an_edge():
+    """bench.wer.lost_at, behind the benchmark's "edge" column: words missing across a clip's
+    end count; the same words run together ("anymore" for "any more") do not."""
+    reference = "we do not do it any more and then we stop"
+
+    def timed(text):
+        return [(i * 0.5, i * 0.5 + 0.4, " " + w, 0.9) for i, w in enumerate(text.split())]
+
+    assert wer.lost_at(reference, timed("we do not do it and then we stop"), [2.6]) == 2
+    assert wer.lost_at(reference, timed("we do not do it and then we stop"), [20.0]) == 0
+    assert wer.lost_at(reference, timed("we do not do it anymore and then we stop"), [2.6]) == 0
