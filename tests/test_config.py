@@ -75,13 +75,18 @@ def test_slug_used_by_the_site_itself(project):
 
 
 def test_site_settings_defaults_and_errors(tmp_path):
-    assert load_site(tmp_path).transcribe.model == "tiny.en"
-    (tmp_path / "site.yaml").write_text("title: My site\ntranscribe:\n  modle: small\n  beam_size: wide\n")
+    site = load_site(tmp_path)
+    assert (site.transcribe.model, site.transcribe.quality, site.glossary) == ("", "fast", ())
+    (tmp_path / "site.yaml").write_text("title: My site\ntranscribe:\n  modle: small\n  beam_size: wide\n"
+                                        "  quality: best\nglossary: [Llanelli, '']\nlanguage: en_GB\n")
     with pytest.raises(CardError) as caught:
         load_site(tmp_path)
     text = "\n".join(caught.value.problems)
     assert "unknown field 'transcribe.modle'; did you mean 'model'?" in text
     assert "'transcribe.beam_size' must be a whole number" in text
+    assert "'transcribe.quality': 'best' is not a quality; use one of accurate, fast" in text
+    assert "'glossary' must be a list of names and terms" in text
+    assert "'language': 'en_GB' is not a language code such as 'en', 'de' or 'en-GB'" in text
 
 
 def test_every_setting_is_documented_in_the_readme():

@@ -21,7 +21,7 @@ from conftest import (RECALL, SHORT_TURNS, add_interview, heard_correctly, words
 @pytest.fixture(scope="module")
 def openai_result(short_speech):
     return transcribe.transcribe_with_report(
-        short_speech["wav"], TranscribeSettings(engine="openai-whisper"), "en", "test")
+        short_speech["wav"], TranscribeSettings(engine="openai-whisper", quality="fast"), "en", "test")
 
 
 def test_openai_whisper_transcribes_generated_speech(openai_result, short_speech):
@@ -38,8 +38,8 @@ def test_openai_whisper_transcribes_generated_speech(openai_result, short_speech
 
 
 def test_both_engines_give_the_same_shape(openai_result, short_speech):
-    fast, report = transcribe.transcribe_with_report(short_speech["wav"], TranscribeSettings(),
-                                                     "en", "test")
+    fast, report = transcribe.transcribe_with_report(short_speech["wav"],
+                                                     TranscribeSettings(quality="fast"), "en", "test")
     heard_correctly(fast)
     assert fast.engine == "faster-whisper"
     fast, slow = fast.to_dict(), openai_result[0].to_dict()
@@ -161,8 +161,12 @@ def test_workers_share_the_clips_and_agree(topics_interview):
     """Two workers (one thread each) decode alternate clips at once; the transcript is the
     one a single worker makes, in time order."""
     audio = topics_interview["project"] / "media" / topics_interview["slug"] / "audio.wav"
-    one, report = transcribe.transcribe_with_report(audio, TranscribeSettings(workers=1, threads=2), "en")
-    two, _ = transcribe.transcribe_with_report(audio, TranscribeSettings(workers=2, threads=2), "en")
+    # tiny.en: the workers' split is the same for every model, and a 3-minute interview twice
+    # with base took a minute of the test run.
+    one, report = transcribe.transcribe_with_report(
+        audio, TranscribeSettings(quality="fast", workers=1, threads=2), "en")
+    two, _ = transcribe.transcribe_with_report(
+        audio, TranscribeSettings(quality="fast", workers=2, threads=2), "en")
     assert report.clips >= 4  # enough clips for both workers to have several
     assert words_of(two.text) == words_of(one.text)
     starts = [w.start for s in two.segments for w in s.words]
@@ -223,7 +227,7 @@ def test_publish_uses_the_cards_engine_and_status_follows_it(short_speech, proje
     assert result.exit_code == 0, result.output + result.stderr
     machine = json.loads((project / "transcripts" / "reference-engine" /
                           "transcript.machine.json").read_text())
-    assert machine["engine"] == "openai-whisper"
+    assert (machine["engine"], machine["model"]) == ("openai-whisper", "tiny.en")  # the default, converted
     heard = " ".join(s["text"] for s in machine["segments"])
     assert wer.recall(SHORT_TURNS[1]["text"], heard) >= RECALL
     status = json.loads(run_cli(project, "status", "--format", "json").output)
@@ -232,3 +236,6 @@ def test_publish_uses_the_cards_engine_and_status_follows_it(short_speech, proje
     card.write_text(card.read_text().replace("beam_size: 1", "beam_size: 2"))
     status = json.loads(run_cli(project, "status", "--format", "json").output)
     assert status[0]["stages"]["transcribe"] == "stale"  # the card's setting is in the key
+    card.write_text(card.read_text().replace("beam_size: 2", "beam_size: 1\n  quality: accurate"))
+    status = json.loads(run_cli(project, "status", "--format", "json").output)
+    assert status[0]["stages"]["transcribe"] == "stale"  # another model: transcribed again

@@ -362,7 +362,7 @@ def test_without_javascript_every_moment_is_a_link(open_page, built):
     links.nth(1).click()
     assert page.url.endswith(f"council-video/video.mp4#t={int(found[1].start)}")
     player = open_page(f"council-video/video.mp4#t={int(found[1].start)}")
-    player.wait_for_function(f"document.querySelector('video').readyState >= 1")
+    player.wait_for_function("document.querySelector('video').readyState >= 1")
     assert abs(player.evaluate("document.querySelector('video').currentTime") - int(found[1].start)) < 0.5
     # YouTube's own address takes the moment as &t=.
     page = open_page(PAGES["youtube"], java_script_enabled=False)

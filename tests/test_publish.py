@@ -71,7 +71,9 @@ def test_transcript_files(published):
     project, _ = published
     folder = project / "transcripts" / "helen-ward-blogging"
     data = json.loads((folder / "transcript.json").read_text())
-    assert set(data) == {"language", "duration", "engine", "model", "segments"}
+    assert set(data) == {"language", "duration", "engine", "model", "text_from", "segments"}
+    assert data["text_from"] == "recogniser"
+    assert data["model"] == "tiny.en" and data["language"] == "en"  # the default: quality fast
     segment = data["segments"][0]
     assert set(segment) == {"start", "end", "speaker", "text", "words"}
     assert set(segment["words"][0]) == {"start", "end", "word", "probability"}

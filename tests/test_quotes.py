@@ -186,3 +186,38 @@ def test_an_editors_correction_reaches_the_quotes(topics_interview, tmp_path, ru
     assert victim not in [q["text"] for q in after] and after
     for quote in after:
         check_quote(quote, corrected)
+
+
+def test_published_quotes_hold_no_unsure_word(topics_interview, topics_transcripts):
+    """0 quotes with a word below the confidence bar in an unreviewed transcript."""
+    from pipeline.stages import review
+
+    published = json.loads((topics_interview["out"] / "quotes.json").read_text())
+    words = [w for s in topics_transcripts["plain"].segments for w in s.words]
+    for quote in published:
+        inside = [w for w in words if quote["start"] <= w.start and w.end <= quote["end"]]
+        assert inside and min(w.probability for w in inside) >= review.UNSURE, quote["text"]
+
+
+def phrases(text: str, n: int = quotes.PHRASE) -> set:
+    tokens = re.findall(r"[a-z0-9']+", text.lower())
+    return {tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)}
+
+
+def test_no_two_quotes_share_a_phrase(topics_transcripts):
+    """An answer said twice (as a long interview repeats itself): quoted once at most."""
+    transcript = copy.deepcopy(topics_transcripts["labelled"])
+    first = quotes.pick(transcript, guests=(GRACE,), interviewer=TOM)[0]
+    said = next(s for s in transcript.segments if s.start <= first.start < s.end)
+    shift = transcript.duration + 5.0
+    again = copy.deepcopy(said)
+    for w in again.words:
+        w.start, w.end = round(w.start + shift, 3), round(w.end + shift, 3)
+    again.start, again.end = round(again.start + shift, 3), round(again.end + shift, 3)
+    transcript.segments.append(again)
+    transcript.duration = again.end + 1.0
+    chosen = quotes.pick(transcript, guests=(GRACE,), interviewer=TOM, count=5)
+    assert len(chosen) >= 3
+    for i, a in enumerate(chosen):
+        for b in chosen[i + 1:]:
+            assert not phrases(a.text) & phrases(b.text), (a.text, b.text)

@@ -313,7 +313,7 @@ def test_a_second_recogniser_listens_once_and_its_words_are_offered(project):
 
     if not second.installed():
         pytest.fail(f"{', '.join(second.PACKAGES)} are not installed: run `make test` (or "
-                    "`pip install -e '.[review]'`) first")
+                    "`pip install -e .`) first")
     card, doc = opened(project)
     audio = prepare.last_prepared(card.folder).audio
     assert second.load(doc.folder, audio) is None

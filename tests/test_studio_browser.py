@@ -141,7 +141,7 @@ def test_fix_a_word_change_a_speaker_save_publish_and_find_it(open_studio, sampl
     # ... and the site's search finds it, as the search database does.
     page.goto(page.url.split("/site/")[0] + "/site/search/?q=quillfeather")
     page.get_by_role("status").filter(has_text="in 1 interview match").wait_for()
-    assert "quillfeather" in page.locator("#search-results").inner_text().lower()
+    expect(page.locator("#search-results")).to_contain_text(re.compile("quillfeather", re.I))
     found = run_cli(sample, "search", "Quillfeather", "--format", "json")
     assert found.exit_code == 0 and json.loads(found.stdout)[0]["slug"] == SLUG
     (row,) = json.loads(run_cli(sample, "status", "--format", "json").stdout)

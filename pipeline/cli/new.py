@@ -27,17 +27,31 @@ DERIVED_NAMES = ("audio.wav", "audio.m4a", "video.mp4", "poster.jpg", "info.json
               help="Interview date, YYYY-MM-DD (default: the page's date, or today).")
 @click.option("--interviewer", "-i", help="Name of the person asking the questions.")
 @click.option("--guest", "-g", "guests", multiple=True, help="A person interviewed (repeat for each).")
+@click.option("--language", "-l", metavar="CODE",
+              help="Spoken language (`en`, `fr`, `de`, `cy`, ...), or `auto` to have it detected "
+                   "(default: en).")
 @click.pass_obj
 def command(project, slug: str | None, source: str | None, feed: str | None, title: str | None,
-            date, interviewer: str | None, guests: tuple[str, ...]) -> None:
+            date, interviewer: str | None, guests: tuple[str, ...], language: str | None) -> None:
     """Create a card for a new interview: media/SLUG/interview.yaml.
 
     \b
     Examples:
       pipeline new council-blogging --source https://example.org/interview.mp4 --guest "Helen Ward"
       pipeline new --feed https://example.org/podcast.xml --interviewer "Daniel Hughes"
+      pipeline new entretien --source entretien.mp4 --language fr
+
+    \b
+    A local file's captions of the same name (talk.vtt, talk.en.srt) are copied in beside it:
+    they become the transcript's words (see "The publisher's captions" in the README).
     """
     people = {"interviewer": interviewer or "", "guests": list(guests)}
+    if language:
+        from pipeline.languages import problem
+
+        if why := problem(language, spoken=True):
+            raise click.BadParameter(why, param_hint="--language")
+        people["language"] = language
     if feed:
         if slug or source:
             raise click.UsageError("--feed makes a card per entry: give it without SLUG or --source.")
@@ -75,12 +89,24 @@ def _one(project, slug: str, source: str, title: str | None, date, people: dict)
         folder.mkdir(parents=True, exist_ok=True)
         if path.resolve() != (folder / card_source).resolve():
             shutil.copyfile(path, folder / card_source)
+            _copy_captions(path, folder, Path(card_source).stem)
     title = title or page.get("title") or _title_from(card_source)
     day = date.date() if date else page.get("date") or datetime.date.today()
     _write(folder, title, card_source, day, people)
     click.echo(str(folder / CARD_NAME))
     click.echo(f"Created {folder / CARD_NAME}: fill in the guests, interviewer and intro, then run "
                "`make publish`.", err=True)
+
+
+def _copy_captions(source: Path, folder: Path, stem: str) -> None:
+    """The publisher's captions beside a local file, kept beside its copy under its name."""
+    from pipeline.stages.creator_captions import beside
+
+    for found in beside(source):
+        name = stem + found["file"][len(source.stem):]
+        shutil.copyfile(source.parent / found["file"], folder / name)
+        click.echo(f"Copied the captions {found['file']} as {folder / name}: their words will be "
+                   "the transcript's.", err=True)
 
 
 def _from_feed(project, url: str, people: dict) -> None:

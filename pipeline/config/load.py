@@ -131,8 +131,18 @@ def load_site(root: Path) -> Site:
 
 
 def transcribe_settings(site: Site, card: Card) -> TranscribeSettings:
-    """The settings for one interview: site.yaml's, with the card's own overrides."""
-    return replace(site.transcribe, **dict(card.transcribe))
+    """The settings for one interview: site.yaml's, with the card's own overrides, and the
+    glossary the recogniser is given (see glossary())."""
+    return replace(site.transcribe, **dict(card.transcribe), glossary=glossary(site, card))
+
+
+def glossary(site: Site, card: Card) -> tuple[str, ...]:
+    """The names and terms of one interview: every name on the card (interviewer, guests,
+    speakers), the card's glossary, then site.yaml's, each once; the most particular first,
+    as the recogniser's hint has room for only so many (engines.hint)."""
+    names = (card.interviewer, *card.guests, *card.speakers.names,
+             *(name for _, name in card.speakers.rename), *card.glossary, *site.glossary)
+    return tuple(dict.fromkeys(n for n in names if n))
 
 
 def card_template(title: str, source: str, date: datetime.date, **fields) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from pipeline import languages
 from pipeline.config.fields import option
 from pipeline.timecode import parse_time
 
@@ -41,6 +42,7 @@ def slug_for(title: str, taken: set[str]) -> str:
 ENGINES = ("faster-whisper", "openai-whisper")
 # What CTranslate2 runs on a CPU (ctranslate2.get_supported_compute_types("cpu"), plus auto).
 COMPUTE_TYPES = ("int8", "int8_float32", "int16", "float32", "auto")
+QUALITIES = ("accurate", "fast")
 SPEAKER_ID = re.compile(r"^speaker[ _-]?(\d{1,2})$", re.IGNORECASE)
 MAX_SPEAKERS = 20
 
@@ -168,9 +170,17 @@ def _check_scheduler(value) -> str | None:
 
 
 def _check_language(value) -> str | None:
-    if not re.fullmatch(r"[a-z]{2,3}", str(value)):
-        return f"'{value}' is not a language code such as 'en' or 'de'"
-    return None
+    return languages.problem(value)
+
+
+def _check_spoken_language(value) -> str | None:
+    return languages.problem(value, spoken=True)
+
+
+def _check_glossary(value) -> str | None:
+    if not all(isinstance(v, str) and v.strip() for v in value):
+        return "must be a list of names and terms (text), e.g. [Helen Ward, Llanelli, FOI request]"
+    return next(filter(None, map(_one_line, value)), None)
 
 
 def _check_chapters(value) -> list[str]:
@@ -238,7 +248,10 @@ def _names(values: list[str]) -> tuple[str, ...]:
 # against 5.0 % through a whole publish, where beam 3 saved only 5 % of the time) and over
 # greedy (6.1 %, 13 % faster); 8 clips in flight in all (16 was no faster and took 1.8 GB);
 # batched over one clip after another (2x the time); int8 over float32 (the encoder took 40 %
-# longer in float32).
+# longer in float32). Quality `fast` (tiny.en) stays the default over `accurate` (Whisper base):
+# base's WER was 29 % lower (the goal for a default was 30 %) at 0.78x the speed of a whole
+# publish, and the studio's review queue uses base as its second opinion on tiny.en's words
+# (README, "Engines and models").
 @dataclass(frozen=True)
 class TranscribeSettings:
     """Speech recognition: `transcribe:` in site.yaml, and in a card for that interview only."""
@@ -246,10 +259,15 @@ class TranscribeSettings:
     engine: str = option(
         "Speech recogniser: `faster-whisper` or `openai-whisper` (the reference implementation, "
         "several times slower).", str, "faster-whisper", check=_one_of(ENGINES, "a known engine"))
+    quality: str = option(
+        "`accurate`: Whisper `base` (multilingual); `fast`: `tiny.en` (English only, so other "
+        "languages still get `base`). Both ship with the pipeline and work offline, with both "
+        "engines. `model` overrides it.", str, "fast", check=_one_of(QUALITIES, "a quality"))
     model: str = option(
-        "`tiny.en` (bundled, offline, for both engines), another Whisper model name (downloaded "
-        "by the engine when online; offline, an error says what to do), or a local path: a "
-        "CTranslate2 model folder, or for openai-whisper also a `.pt` checkpoint.", str, "tiny.en")
+        "Empty: the model `quality` chooses. Otherwise `base` or `tiny.en` (shipped, offline), "
+        "another Whisper model name (downloaded by the engine when online; offline, an error "
+        "says what to do), or a local path: a CTranslate2 model folder, or for openai-whisper "
+        "also a `.pt` checkpoint.", str, "")
     compute_type: str = option(
         f"CTranslate2 compute type on the CPU (faster-whisper only): {', '.join(COMPUTE_TYPES)}.",
         str, "int8", check=_one_of(COMPUTE_TYPES, "a compute type"))
@@ -262,6 +280,9 @@ class TranscribeSettings:
         "Batches decoded at the same time, each on its share of the threads (faster-whisper); 0 "
         "means one per thread, which `make bench` measured 1.4x faster than one batch on all "
         "threads.", int, 0, check=_not_negative)
+    # Not a field of the files: transcribe_settings() fills it with the glossaries and the
+    # card's names, so that it is part of what the transcript is made from (its stage key).
+    glossary: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -287,9 +308,16 @@ class Site:
         "data are built on it; `pipeline serve` serves the site under its path).", str,
         "http://localhost:8000/", check=_check_base_url,
         parse=lambda url: url.rstrip("/") + "/")  # pages are joined onto it
-    language: str = option("Language of the pages.", str, "en", check=_check_language)
+    language: str = option(
+        "Language of the pages, as a tag such as `en` or `en-GB` (English chapter titles follow "
+        "its spelling: British for `en-GB`, American otherwise).", str, "en",
+        check=_check_language)
     author: str = option("Who publishes the site.", str, "")
     description: str = option("One line about the site.", str, "")
+    glossary: tuple[str, ...] = option(
+        "Names and terms the recogniser should know (people, places, organisations, jargon): "
+        "given to it as hints for every interview, and near-misses of them in a transcript are "
+        "listed for review.", list, (), check=_check_glossary, parse=_names)
     voiceprints: bool = option(
         "Keep a voice print of each person named in an interview (in `voiceprints/` in the "
         "project, never in `site/`) to recognise them by voice in later interviews. Voice "
@@ -385,8 +413,19 @@ class Card:
                         "allowed).", str, "")
     tags: tuple[str, ...] = option("List of topics, for tag pages and search.", list, (),
                                    check=_check_names, parse=_names)
-    language: str = option("Spoken language, as a code such as `en` or `de`.", str, "en",
-                           check=_check_language)
+    language: str = option(
+        "Spoken language, as a code Whisper knows (`en`, `fr`, `de`, `cy`, ...; a region such as "
+        "`en-GB` is kept for the page), or `auto`: detected (by a multilingual model) and "
+        "recorded in the transcript.", str, "en", check=_check_spoken_language)
+    glossary: tuple[str, ...] = option(
+        "Names and terms said in this interview, added to `site.yaml`'s glossary (the names of "
+        "the interviewer, the guests and `speakers` are added without being listed).", list, (),
+        check=_check_glossary, parse=_names)
+    captions: bool = option(
+        "Use the publisher's own captions as the transcript's text when the source has them: "
+        "human-made subtitles of a video site (never automatic ones), a `<track>` on a web "
+        "page, or a `.vtt`/`.srt` of the same name beside a local file. The recogniser times "
+        "their words; `false` keeps the recogniser's words.", bool, True)
     speakers: SpeakerSettings = option(
         "Only when the interviewer and guests do not tell it right: the number of voices (`1` "
         "for a talk: no voices are told apart), the names in the order they first speak "

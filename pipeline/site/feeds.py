@@ -85,7 +85,7 @@ def sitemap(site: Site, pages: list[Page], tag_slugs: list[str]) -> str:
 
 def _atom_entry(feed: ET.Element, page: Page) -> None:
     card = page.post.card
-    entry = _sub(feed, "entry")
+    entry = _sub(feed, "entry", **({XML_LANG: page.language} if page.language != feed.get(XML_LANG) else {}))
     _sub(entry, "id", page.url)
     _sub(entry, "title", card.title)
     _sub(entry, "published", _timestamp(card.date))
@@ -123,7 +123,7 @@ def _rss_item(channel: ET.Element, page: Page) -> None:
         _plain(item, "category", tag)
     for name, kind, rel in TRANSCRIPT_TYPES:
         if page.link(name):
-            attributes = {"url": page.link(name), "type": kind, "language": card.language}
+            attributes = {"url": page.link(name), "type": kind, "language": page.language}
             ET.SubElement(item, f"{{{PODCAST}}}transcript", attributes | ({"rel": rel} if rel else {}))
     if page.link("chapters.json"):
         ET.SubElement(item, f"{{{PODCAST}}}chapters", {"url": page.link("chapters.json"),

@@ -24,6 +24,7 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from pipeline import languages
 from pipeline.config import Site
 from pipeline.model import Chapter, Post
 from pipeline.search.rows import PageTurn
@@ -52,6 +53,16 @@ class Page:
     files: dict[str, str]  # "media", "poster" or a transcript file name -> name beside the page
     sizes: dict[str, int]  # the same keys -> bytes
     summary: str
+    language: str = "en"  # the page's lang: see post_language()
+
+    @property
+    def language_label(self) -> str:
+        return languages.label(self.language)
+
+    @property
+    def from_captions(self) -> bool:
+        """The transcript's words are the publisher's own captions (creator_captions.py)."""
+        return self.post.transcript.text_from == "captions"
 
     @property
     def media_type(self) -> str | None:
@@ -83,6 +94,15 @@ class Page:
             return self.link("poster")
         video = youtube_id(self.post)
         return f"https://i.ytimg.com/vi/{video}/hqdefault.jpg" if video else None
+
+
+def post_language(post: Post, site: Site) -> str:
+    """The language of a post's page, captions and feed entries: the card's, or for `auto`
+    the one the recogniser detected, with the site's region when it is the same language."""
+    spoken = post.card.language
+    if spoken == languages.AUTO:
+        spoken = post.transcript.language
+    return languages.page_tag(spoken, site.language)
 
 
 def markdown(text: str) -> Markup:
@@ -171,7 +191,7 @@ def structured_data(page: Page, site: Site) -> dict:
         "description": page.summary,
         "uploadDate": f"{card.date.isoformat()}T00:00:00+00:00",
         "duration": iso_duration(post.prepared.duration),
-        "inLanguage": card.language,
+        "inLanguage": page.language,
         "url": page.url,
     }
     if page.image:

@@ -24,8 +24,8 @@ from pipeline.site import feeds
 from pipeline.search import cite
 from pipeline.search.rows import page_turns
 from pipeline.site.pages import (TRANSCRIPT_FILES, Page, downloads, iso_duration, markdown,
-                                 structured_data, summary, tag_index, tag_slug, transcript_parts,
-                                 youtube_id)
+                                 post_language, structured_data, summary, tag_index, tag_slug,
+                                 transcript_parts, youtube_id)
 from pipeline.timecode import clock
 
 # The templates that ship with the pipeline (package data); a project's own templates/
@@ -73,7 +73,8 @@ def environment(project: Project) -> jinja2.Environment:
 
 def _page(project: Project, site: Site, post: Post) -> Page:
     files, sizes = _publish_files(post, project.page_folder(post.card.slug))
-    return Page(post, f"{site.base_url}{post.card.slug}/", files, sizes, summary(post))
+    return Page(post, f"{site.base_url}{post.card.slug}/", files, sizes, summary(post),
+                post_language(post, site))
 
 
 def _render_post(env: jinja2.Environment, project: Project, site: Site, page: Page) -> None:

