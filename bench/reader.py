@@ -38,16 +38,13 @@ import threading
 import time
 from pathlib import Path
 
+from bench.browser import chromium
 from bench.interview import interview_turns, make_interview
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / ".bench"
 SLUG = "a-long-interview"
 TITLE = "An hour with Helen Ward: housing, budgets and the town hall"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--autoplay-policy=no-user-gesture-required", "--mute-audio"]
 # Lighthouse's mobile settings ("slow 4G" and a mid-range phone's CPU).
 PHONE = {"viewport": {"width": 375, "height": 812}, "device_scale_factor": 2, "is_mobile": True,
          "has_touch": True}
@@ -426,14 +423,12 @@ def behaviour(browser, url: str) -> dict:
 
 
 def measure(project: Path, runs: int) -> dict:
-    from playwright.sync_api import sync_playwright
 
     page_file = project / "site" / SLUG / "index.html"
     html = page_file.read_bytes()
     result = {"html_kb": round(len(html) / 1024), "html_gzip_kb": round(len(gzip.compress(html, 6)) / 1024),
               "load_average_before": os.getloadavg()}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         for compress in (False, True):
             with served(project, compress) as url:
                 name = "gzip" if compress else "serve"

@@ -28,6 +28,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Iterator
 
+from bench.browser import chromium
 from pipeline.config import Card, Site
 from pipeline.model import Chapter, Segment, Transcript, Word
 from pipeline.project import Project
@@ -38,8 +39,6 @@ from pipeline.site import render
 
 WORDS_PER_SECOND = 2.5
 GOAL_P95_MS = 50.0
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 COMMON = ("the of and to a in that is it you i was for on are we with as have be at this they "
           "but not what from by or all so one there had were can do about if my our which "
           "their more when will an would people how them time just think like very because "
@@ -215,7 +214,6 @@ def site_search(workdir: Path, db: Path, sets: dict[str, list], count: int) -> d
 def _in_chromium(site: Path, sets: dict[str, list], count: int) -> dict:
     from urllib.parse import urlencode
 
-    from playwright.sync_api import sync_playwright
 
     from pipeline.site.serve import make_server
 
@@ -226,8 +224,7 @@ def _in_chromium(site: Path, sets: dict[str, list], count: int) -> dict:
     done = "document.querySelector('form.search').dataset.state === 'done'"
     results = {}
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        with chromium() as browser:
             for kind, items in sets.items():
                 cold, warm, fetched = [], [], []
                 for n, (query, filters) in enumerate(items[:count]):

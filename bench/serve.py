@@ -22,11 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.browser import chromium
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / ".bench"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--autoplay-policy=no-user-gesture-required", "--mute-audio"]
 
 
 def big_video(size_mb: int) -> Path:
@@ -54,7 +53,6 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def measure(video: Path) -> dict:
-    from playwright.sync_api import sync_playwright
 
     project = Path(tempfile.mkdtemp(prefix="serve-", dir=OUT))  # beside the video: a hard link
     site = project / "site"
@@ -66,8 +64,7 @@ def measure(video: Path) -> dict:
                                "--port", "0"], stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         url = re.search(r"at (http://127\.0\.0\.1:\d+/)", server.stderr.readline())[1]
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        with chromium() as browser:
             page = browser.new_page()
             page.goto(url)
             page.wait_for_function("document.getElementById('v').currentTime > 3", timeout=60_000)

@@ -26,11 +26,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.browser import chromium
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / ".bench" / "studio"
 SAMPLE = ROOT / "media" / "council-leader-blogging"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--mute-audio"]
 SLUG = "long-talk"
 GOALS = {"open_s": 1.0, "longest_task_ms": 50, "save_ms": 200}
 
@@ -131,14 +131,12 @@ def _shifted(segment: dict, offset: float) -> dict:
 
 def measure(project: Path, opens: int = 5) -> dict:
     """Open times, long tasks while typing, and save times, against a real studio."""
-    from playwright.sync_api import sync_playwright
 
     process, port, token = start_studio(project)
     base = f"http://127.0.0.1:{port}"
     result = {}
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        with chromium() as browser:
             result.update(_opening(browser, base, token, opens))  # first, so the first is cold
             result.update(_typing(browser, base, token))
             browser.close()

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from bench import wer
+from bench.browser import chromium
 from bench.synth import make_video, synthesize_interview
 from pipeline.cli import cli
 from pipeline.config import Card, load_card
@@ -44,6 +45,13 @@ def short_speech(tmp_path_factory) -> dict:
 
     ffmpeg.input(str(wav)).output(str(mp3), acodec="libmp3lame", audio_bitrate="64k").run(quiet=True)
     return {"wav": wav, "mp4": folder / "short.mp4", "mp3": mp3, "truth": truth}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, for one test module (bench/browser.py starts it)."""
+    with chromium() as running:
+        yield running
 
 
 @contextlib.contextmanager

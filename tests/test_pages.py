@@ -32,7 +32,6 @@ import pytest
 import webvtt
 from axe_playwright_python.sync_playwright import Axe
 from click.testing import CliRunner
-from playwright.sync_api import sync_playwright
 
 from conftest import SAMPLE, add_interview, write_card
 from pipeline.cli import cli
@@ -48,10 +47,6 @@ from pipeline.stamps import Stamps
 
 ROOT = Path(__file__).resolve().parent.parent
 VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--autoplay-policy=no-user-gesture-required", "--mute-audio"]
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
 BASE = "/archive/"  # site.yaml's base_url has a path, as on many real hosts
 YOUTUBE_ID = "M7lc1UVf-VE"
@@ -113,13 +108,6 @@ def server(built) -> str:
     httpd.shutdown()
     httpd.server_close()
 
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import sync_playwright
 
 from bench import reader
 from bench.reader import SLUG, PLAYER_IN_VIEW, first_screen, player_in_view_while_scrolling, \
@@ -51,13 +50,6 @@ def server(project) -> str:
     httpd.shutdown()
     httpd.server_close()
 
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=reader.CHROMIUM, args=reader.CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from conftest import SAMPLE, add_interview
 from pipeline.config import load_card
 from pipeline.stages import corrections
 from pipeline.studio import review
-from test_pages import AXE_TAGS, CHROMIUM, CHROMIUM_ARGS, VNU
+from test_pages import AXE_TAGS, VNU
 from test_studio import publish
 from test_studio_server import Studio
 
@@ -54,13 +54,6 @@ def studio(sample):
     yield running
     running.stop()
 
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
