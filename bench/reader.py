@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
-import io
 import json
 import os
 import re
@@ -268,7 +267,8 @@ def tab_stops(page, limit: int = 3000) -> int:
 @contextlib.contextmanager
 def served(project: Path, compress: bool):
     """The built site over HTTP on 127.0.0.1: `pipeline serve` (a real process), or, with
-    `compress`, the same handler compressing text as static hosts do. Yields the page's URL."""
+    `compress`, the same app behind Starlette's GZipMiddleware, compressing text as static
+    hosts do. Yields the page's URL."""
     if not compress:
         server = subprocess.Popen([sys.executable, "-m", "pipeline", "-C", str(project), "serve",
                                    "--port", "0"], stderr=subprocess.PIPE, text=True, cwd=ROOT)
@@ -279,29 +279,13 @@ def served(project: Path, compress: bool):
             server.terminate()
             server.wait(timeout=10)
         return
-    import functools
+    from starlette.middleware.gzip import GZipMiddleware
 
-    from pipeline.site.serve import SiteHandler, SiteServer
+    from pipeline.site.serve import SiteServer, site_app
 
-    class Compressing(SiteHandler):
-        prefix = "/"
-
-        def send_head(self):
-            path = self.translate_path(self.path)
-            if os.path.isdir(path):
-                path = os.path.join(path, "index.html")
-            if (not path.endswith((".html", ".css", ".js", ".json", ".vtt", ".xml")) or
-                    "gzip" not in self.headers.get("Accept-Encoding", "") or not os.path.isfile(path)):
-                return super().send_head()
-            body = gzip.compress(Path(path).read_bytes(), 6)
-            self.send_response(200)
-            self.send_header("Content-Type", self.guess_type(path))
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            return io.BytesIO(body)
-
-    httpd = SiteServer(("127.0.0.1", 0), functools.partial(Compressing, directory=str(project / "site")))
+    # The same app `pipeline serve` runs, compressing text as static hosts do (level 6).
+    httpd = SiteServer(GZipMiddleware(site_app(project / "site"), minimum_size=500, compresslevel=6),
+                       "127.0.0.1", 0)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}/{SLUG}/"
