@@ -109,6 +109,7 @@ class Studio:
         self.second: dict[str, str] = {}  # slug -> running, done, failed: message
         self._lock = threading.Lock()
         self._cache: dict[str, _Loaded] = {}
+        self._loading: dict[str, threading.Lock] = {}  # one load of an interview at a time
         self._machines: dict[str, tuple[tuple, object]] = {}
         self._pool = ThreadPoolExecutor(2, thread_name_prefix="studio-queue")
         from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -145,14 +146,17 @@ class Studio:
                  out / "speakers.json", out / review.FILE, out / second.FILE]
         key = tuple((p.stat().st_mtime_ns, p.stat().st_size) if p.is_file() else None for p in files)
         with self._lock:
-            cached = self._cache.get(slug)
-        if cached and cached.key == key:
-            return cached
-        doc = document.load(self.project, card, self.machine(card))
-        entry = _Loaded(key, card, doc, self._pool.submit(review.queue, doc))
-        with self._lock:
-            self._cache[slug] = entry
-        return entry
+            loading = self._loading.setdefault(slug, threading.Lock())
+        with loading:  # a request that comes while the interview is warming waits for that load
+            with self._lock:
+                cached = self._cache.get(slug)
+            if cached and cached.key == key:
+                return cached
+            doc = document.load(self.project, card, self.machine(card))
+            entry = _Loaded(key, card, doc, self._pool.submit(review.queue, doc))
+            with self._lock:
+                self._cache[slug] = entry
+            return entry
 
     def machine(self, card):
         """The machine's words named from the card, as the studio loaded them last while the
@@ -178,14 +182,15 @@ class Studio:
                                     ensure_ascii=False, separators=(",", ":"))
         return entry
 
-    def warm(self, slug: str) -> None:
-        """Load an interview and make its page data in the background."""
+    def warm(self, slugs: list[str]) -> None:
+        """Load interviews and make their page data in the background, one after another."""
         def work():
-            try:
-                self.data(slug)
-            except Exception as e:  # the page's script is told when it asks
-                log.debug("%s: not loaded ahead: %s", slug, e)
-        threading.Thread(target=work, name=f"studio-warm-{slug}", daemon=True).start()
+            for slug in slugs:
+                try:
+                    self.data(slug)
+                except Exception as e:  # the page's script is told when it asks
+                    log.debug("%s: not loaded ahead: %s", slug, e)
+        threading.Thread(target=work, name="studio-warm", daemon=True).start()
 
     def to_check(self, slug: str) -> int | None:
         """Places left in an interview's review queue (None before it has a transcript)."""
@@ -336,14 +341,24 @@ def _refusal(status: int, title: str, text_html: str) -> HTMLResponse:
 
 # --- pages ----------------------------------------------------------------------------------
 
+WARM = 3  # interviews loaded ahead when the studio starts without one named
+
+
+def _last_changed(project: Project, folder: Path) -> float:
+    """When the card or the transcript files of an interview last changed."""
+    files = [*folder.glob("*"), *(project.transcripts / folder.name).glob("*")]
+    return max((p.stat().st_mtime for p in files if p.is_file()), default=0.0)
+
+
 def create_app(project: Project, token: str, port: int, hosts: list[str],
                second_opinion: bool = True, warm: str | None = None) -> Starlette:
     """The studio for one project, answering only to `hosts` and to requests with `token`;
     `second_opinion`: let Whisper base listen to each interview opened, in the background;
-    `warm`: an interview to load at once, while the browser starts."""
+    `warm`: an interview to load at once, while the browser starts (without one: the
+    interviews changed last, a few, so the first one the editor opens is ready)."""
     studio = Studio(project, token, port, second_opinion)
-    if warm:
-        studio.warm(warm)
+    folders = sorted(project.card_folders(), key=functools.partial(_last_changed, project), reverse=True)
+    studio.warm([warm] if warm else [f.name for f in folders[:WARM]])
 
     async def refused(request: Request, exc: Exception) -> Response:
         """A missing interview (404), a bad request, or a problem the editor can fix (a card
