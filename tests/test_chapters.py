@@ -173,6 +173,7 @@ def said_words(text: str) -> set[str]:
     ("Finally, what advice would you give to someone who wants to start?",
      "What advice Grace would give to someone"),
     ("Why should senior managers write a blog every week?", "Why senior managers should write a blog"),
+    ("What has changed for your staff, and for the public?", "What changed for Grace's staff"),
     ("What?", None),
 ])
 def test_questions_become_headings(question, title):

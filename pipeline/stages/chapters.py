@@ -37,7 +37,7 @@ from pipeline.timecode import clock
 
 log = logging.getLogger(__name__)
 
-VERSION = 2  # part of the cache key: bump it when the results would change
+VERSION = 3  # part of the cache key: bump it when the results would change
 MIN_SECONDS = 30.0  # no chapter is shorter
 THRESHOLD = 0.5  # a candidate scores 0 (clearly a follow-up) to 1 (clearly a new topic)
 TITLE_WORDS = titles.TITLE_WORDS

@@ -43,6 +43,9 @@ _CUTS = {"for", "to", "in", "on", "at", "with", "about", "who", "that", "which",
 # "now" or "today".
 _CLAUSES = {"who", "which", "because", "before", "after", "while", "since", "if", "whereas"}
 _DROPPED_AT_END = {"now", "today", "then", "again", "too", "there"}
+# A heading cut short never ends on a word that leads into what was cut.
+_ENDS_BADLY = {"and", "or", "but", "nor", "so", "of", "the", "a", "an", "for", "to", "in", "on",
+               "at", "with", "about", "by", "from"}
 _TELL_ME = re.compile(r"^(?:can|could|would|will) you (?:tell|talk to) (?:me|us) (?:a (?:bit|little) "
                       r"|some(?:thing)? |more )*(?:more )?about (.+)$", re.I)
 # British words breame maps wrongly in some senses: a verb and a noun spelt apart in Britain
@@ -234,8 +237,10 @@ def _fitted(title: str) -> str | None:
         if cut is None:
             return None
         words = words[:cut]
+        while len(words) > low and words[-1].lower().strip(",;:?") in _ENDS_BADLY:  # "... staff and"
+            words = words[:-1]
         if question:
-            words[-1] = words[-1].rstrip("?") + "?"
+            words[-1] = words[-1].rstrip("?,;:") + "?"
     if len(words) < low:
         return None
     text = " ".join(words).strip(" ,;:")
