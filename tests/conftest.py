@@ -6,6 +6,7 @@ import contextlib
 import http.server
 import re
 import shutil
+import signal
 import textwrap
 import threading
 from pathlib import Path
@@ -52,6 +53,13 @@ def browser():
     """Debian's Chromium, headless, for one test module (bench/browser.py starts it)."""
     with chromium() as running:
         yield running
+
+
+def ctrl_c_as_in_a_terminal() -> None:
+    """For Popen's preexec_fn: a shell that starts the tests in the background without job
+    control ignores SIGINT, and Python then installs no handler in the child (so Ctrl-C
+    sent by a test would do nothing, and uvicorn would exit 0 after it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @contextlib.contextmanager

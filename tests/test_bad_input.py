@@ -20,18 +20,16 @@ import ffmpeg
 import pytest
 
 from bench.synth import synthesize_interview
-from conftest import add_interview, edit_a_word, http_server, write_card
+from conftest import add_interview, ctrl_c_as_in_a_terminal, edit_a_word, http_server, write_card
 from pipeline.files import sha256_file
 
 PIPELINE = [sys.executable, "-m", "pipeline"]
 
 
 def start_publish(project, *args):
-    # Ctrl-C as in a terminal, however the tests were started: a shell starting them in the
-    # background without job control ignores SIGINT, and Python then installs no handler.
     return subprocess.Popen([*PIPELINE, "-C", str(project), "-v", "publish", *args],
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=ctrl_c_as_in_a_terminal)
 
 
 def wait_for(process, text, timeout=120):

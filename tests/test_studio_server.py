@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from bench import wer
-from conftest import add_interview
+from conftest import add_interview, ctrl_c_as_in_a_terminal
 from pipeline.files import sha256_file
 
 
@@ -34,7 +34,8 @@ class Studio:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pipeline", "-C", str(project), "edit", "--port", "0",
              "--no-browser", "--no-second-opinion", *args],
-            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=ctrl_c_as_in_a_terminal)
         lines = []
         while not (match := re.search(r"http://127\.0\.0\.1:(\d+)/\S*\?token=([0-9a-f]+)", "".join(lines))):
             line = self.process.stderr.readline()
