@@ -38,7 +38,7 @@ from pipeline.site.render import render_site
 from pipeline.stages import (PUBLISHED_CARD, STAMPED, chapters, corrections, creator_captions,
                              export, fetch, prepare, quotes, review, speakers, stamps_of,
                              transcribe)
-from pipeline.stages.voiceprints import FOLDER as voiceprints_folder
+from pipeline.stages import voiceprints as voiceprint_registry
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def hear(project: Project, folder: Path, site: Site, force: bool = False) -> Hea
     prepared = prepare.run(card, fetched)
     out = project.transcript_folder(card.slug)
     machine = transcribe.run(card, transcribe_settings(site, card), fetched, prepared, out, force)
-    voiceprints = project.root / voiceprints_folder if site.voiceprints else None
+    voiceprints = voiceprint_registry.project_folder(project.root, site.voiceprints)
     machine = speakers.run(card, prepared, machine, out, voiceprints)
     return Heard(card, fetched, prepared, out, machine, before, voiceprints)
 

@@ -23,7 +23,7 @@ from pipeline.model import Transcript
 from pipeline.project import Project
 from pipeline.stages import (PUBLISHED_CARD, chapters, corrections, fetch, prepare, quotes,
                              speakers, stamps_of, transcribe)
-from pipeline.stages.voiceprints import FOLDER as voiceprints_folder
+from pipeline.stages import voiceprints as voiceprint_registry
 from pipeline.stamps import Stamps
 
 STAGES = ("fetch", "prepare", "transcribe", "speakers", "corrections", "export", "chapters", "quotes")
@@ -121,7 +121,7 @@ def _later_stages(project: Project, card: Card, out: Path, site) -> dict[str, st
         return {}
     machine = Transcript.from_dict(raw)
     stamp = Stamps(out).read("speakers")
-    voiceprints = project.root / voiceprints_folder if site.voiceprints else None
+    voiceprints = voiceprint_registry.project_folder(project.root, site.voiceprints)
     if machine.segments and stamp.get("key") != speakers.stage_key(card, prepared, machine, out, voiceprints):
         return {"speakers": "stale" if stamp else "not run"}
     states = {"speakers": "done"}

@@ -27,6 +27,11 @@ from pipeline.files import read_json, write_text
 log = logging.getLogger(__name__)
 
 FOLDER = "voiceprints"
+
+
+def project_folder(root: Path, keep: bool) -> Path | None:
+    """Where a project keeps its voice prints (None: site.yaml's `voiceprints` turned them off)."""
+    return root / FOLDER if keep else None
 # Cosine similarity of two voice prints of one person in different recordings over the same
 # kind of line, measured on the generated interviews (the same espeak voice): 0.973 to 0.993;
 # of different people 0.62 to 0.957 (two espeak men of neighbouring variants). So a card's
