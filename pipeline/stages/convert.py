@@ -17,6 +17,7 @@ query and `linear_1` key and value stacked.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import re
 import struct
@@ -35,9 +36,11 @@ _SUPPORTED_VERSIONS = range(4, 7)
 
 
 def read_model_bin(path: Path) -> dict[str, np.ndarray]:
-    """All variables of a CTranslate2 model.bin by name, aliases resolved."""
+    """All variables of a CTranslate2 model.bin by name, aliases resolved: read-only arrays
+    over the file mapped into memory, so only the variables used are read."""
     try:
-        return _read(Path(path).read_bytes(), path)
+        with open(path, "rb") as f:
+            return _read(memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)), path)
     except (struct.error, IndexError, ValueError, UnicodeDecodeError) as e:
         raise TranscribeError(f"{path}: the file is truncated or not a CTranslate2 model "
                               f"({type(e).__name__}: {e}). Copy or convert the model again.") from e
@@ -55,7 +58,7 @@ def _read(data: bytes, path: Path) -> dict[str, np.ndarray]:
     def string() -> str:
         nonlocal pos
         length = take("H")
-        text = data[pos:pos + length - 1].decode("utf-8")
+        text = bytes(data[pos:pos + length - 1]).decode("utf-8")
         pos += length
         return text
 
@@ -87,9 +90,11 @@ def _array(raw: bytes, dtype: str, shape: list[int]) -> np.ndarray:
     return np.frombuffer(raw, "<" + np.dtype(dtype).str[1:]).reshape(shape)
 
 
-def to_openai(variables: dict[str, np.ndarray], alignment_heads: list | None = None) -> dict:
+def to_openai(variables: dict[str, np.ndarray], alignment_heads: list | None = None,
+              sides: tuple[str, ...] = ("encoder", "decoder")) -> dict:
     """The openai-whisper checkpoint (`dims` and `model_state_dict`) for these CT2 variables;
-    the alignment heads (from config.json) are kept too, for better word timings."""
+    the alignment heads (from config.json) are kept too, for better word timings. `sides`:
+    ("encoder",) converts the audio encoder's weights only."""
     import torch
 
     if any(name.endswith("weight_scale") for name in variables):
@@ -100,16 +105,17 @@ def to_openai(variables: dict[str, np.ndarray], alignment_heads: list | None = N
     layers = {side: sorted({int(m.group(1)) for n in variables
                             if (m := re.match(rf"{side}/layer_(\d+)/", n))})
               for side in ("encoder", "decoder")}
-    for side, numbers in layers.items():
-        for i in numbers:
+    for side in sides:
+        for i in layers[side]:
             _layer(variables, state, side, i)
     _copy(variables, state, "encoder/conv1", "encoder.conv1")
     _copy(variables, state, "encoder/conv2", "encoder.conv2")
     state["encoder.positional_embedding"] = variables["encoder/position_encodings/encodings"]
     _norm(variables, state, "encoder/layer_norm", "encoder.ln_post")
-    state["decoder.token_embedding.weight"] = variables["decoder/embeddings/weight"]
-    state["decoder.positional_embedding"] = variables["decoder/position_encodings/encodings"]
-    _norm(variables, state, "decoder/layer_norm", "decoder.ln")
+    if "decoder" in sides:
+        state["decoder.token_embedding.weight"] = variables["decoder/embeddings/weight"]
+        state["decoder.positional_embedding"] = variables["decoder/position_encodings/encodings"]
+        _norm(variables, state, "decoder/layer_norm", "decoder.ln")
     dims = _dims(variables, len(layers["encoder"]), len(layers["decoder"]))
     # Kept in float16, as CTranslate2 stored them (and as OpenAI ships its checkpoints):
     # load_model casts to the model's float32 parameters, exactly as faster-whisper does.
