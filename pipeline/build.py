@@ -206,9 +206,13 @@ def hear(project: Project, folder: Path, site: Site, force: bool = False) -> Hea
     fetched = fetch.run(card, site.download)
     prepared = prepare.run(card, fetched)
     out = project.transcript_folder(card.slug)
-    machine = transcribe.run(card, transcribe_settings(site, card), fetched, prepared, out, force)
+    settings = transcribe_settings(site, card)
+    # New words always need their voices: find those while the words are being heard.
+    ahead = speakers.listen_ahead(card, prepared) \
+        if force or not transcribe.is_fresh(card, settings, fetched, out) else None
+    machine = transcribe.run(card, settings, fetched, prepared, out, force)
     voiceprints = voiceprint_registry.project_folder(project.root, site.voiceprints)
-    machine = speakers.run(card, prepared, machine, out, voiceprints)
+    machine = speakers.run(card, prepared, machine, out, voiceprints, ahead)
     return Heard(card, fetched, prepared, out, machine, before, voiceprints)
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import bisect
 import json
 import logging
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -145,14 +147,35 @@ def apply(transcript: Transcript, voices: list[int], names: dict[int, str]) -> T
 ALGORITHM = 2  # part of the stage key: raise it when a change here should relabel old transcripts
 
 
+def listen_ahead(card: Card, prepared: Prepared) -> Future | None:
+    """Start telling the voices apart now, in a thread of its own: they need only the audio,
+    so publish has them found while the recogniser decodes (which leaves a core idle at
+    times: a clip decoded again, the model loading), instead of after it. run() takes the
+    Future. None for recordings made one per person, which need no voice finding."""
+    if prepared.tracks:
+        return None
+    found: Future = Future()
+
+    def listen() -> None:
+        try:
+            found.set_result(find_voices(read_samples(prepared.audio), voice_count(card)))
+        except BaseException as e:  # handed to run(), which raises it in publish's thread
+            found.set_exception(e)
+
+    # A daemon: a publish that fails or is interrupted meanwhile does not wait for it.
+    threading.Thread(target=listen, name=f"voices-{card.slug}", daemon=True).start()
+    return found
+
+
 def run(card: Card, prepared: Prepared, transcript: Transcript, folder: Path,
-        voiceprints: Path | None = None) -> Transcript:
+        voiceprints: Path | None = None, ahead: Future | None = None) -> Transcript:
     """The speakers stage: name the speaker of every segment, splitting segments where the
     voice changes. Voices are found once per transcript and voice count (cached in
     speakers.json, with the names given; their voice prints kept in `voiceprints`, None: not
     kept); names come from the card every time, so renaming a speaker costs no audio work
     (recognise() then names the voices known from other interviews). Recordings made one
-    per person (prepared.tracks) say who speaks when themselves: no voices are guessed."""
+    per person (prepared.tracks) say who speaks when themselves: no voices are guessed.
+    `ahead`: the voices being found already (listen_ahead()), used if the stage has to run."""
     if not transcript.segments:
         return transcript
     stamps, registry = Stamps(folder), Registry(voiceprints)
@@ -163,7 +186,7 @@ def run(card: Card, prepared: Prepared, transcript: Transcript, folder: Path,
     found = read_json(path, {}) if stamps.is_fresh("speakers", key, [path, *kept]) else {}
     units = len(_unit_times(transcript))
     if len(found.get("words", [])) != units:
-        found, seconds = _find(card, prepared, transcript, count, registry)
+        found, seconds = _find(card, prepared, transcript, count, registry, ahead)
         stamps.record("speakers", key, seconds=seconds)
     if prepared.tracks:  # who is on which track may have been renamed on the card since
         found["tracks"] = [speaker for speaker, _ in prepared.tracks]
@@ -263,14 +286,14 @@ def names_heard(found: dict, transcript: Transcript) -> dict[str, dict[str, floa
 
 
 def _find(card: Card, prepared: Prepared, transcript: Transcript, count: int | None,
-          registry: Registry) -> tuple[dict, float]:
-    """The voices heard in each word (for speakers.json), and the seconds it took; the voice
-    prints are kept in the registry."""
+          registry: Registry, ahead: Future | None = None) -> tuple[dict, float]:
+    """The voices heard in each word (for speakers.json), and the seconds it took (waiting for
+    `ahead`, if given); the voice prints are kept in the registry."""
     started = time.monotonic()
     if prepared.tracks:
         voices = from_tracks([read_samples(path) for _, path in prepared.tracks])
     else:
-        voices = find_voices(read_samples(prepared.audio), count)
+        voices = ahead.result() if ahead else find_voices(read_samples(prepared.audio), count)
         registry.keep(card.slug, voices.prints, voices.print_seconds)
     words = [voice_id(v) for v in unit_voices(transcript, voices)]
     seconds = round(time.monotonic() - started, 2)

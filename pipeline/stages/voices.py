@@ -256,16 +256,14 @@ def embed_mel(mel: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
             mels = np.stack([mel[spans[i][0]:spans[i][1]] for i in batch])
             result[batch] = encoder(torch.from_numpy(mels)).numpy()
 
-    threads = torch.get_num_threads()
     # Torch on one thread, and a batch per core from threads of our own: on a busy 2-core
     # machine torch's own two threads ran the encoder ten times slower (they wait for each
-    # other at every step of the LSTM); batches side by side never wait.
+    # other at every step of the LSTM); batches side by side never wait. Left so (torch's
+    # count is the whole process's): the Whisper encoder wants one thread too (encoder.py),
+    # and restoring it here while that runs would hand it two.
     torch.set_num_threads(1)
-    try:
-        with ThreadPoolExecutor(min(os.cpu_count() or 1, 2)) as pool:
-            list(pool.map(run, batches))
-    finally:
-        torch.set_num_threads(threads)
+    with ThreadPoolExecutor(min(os.cpu_count() or 1, 2)) as pool:
+        list(pool.map(run, batches))
     return result
 
 
