@@ -17,6 +17,7 @@ import dataclasses
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,10 @@ OUT = ROOT / ".bench"
 # machine whose cores are busy with other work that spinning made openai-whisper 4x slower
 # (77 s against 18 s for a minute of audio). Passive waiting is fair to both engines.
 CHILD_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+# Every timing row runs this many times (--repeats): the minimum is the figure (what the work
+# costs when nothing else runs), the median says how steady it was.
+REPEATS = 3
+CPUS = os.cpu_count() or 1
 
 
 @dataclass
@@ -44,6 +49,7 @@ class Context:
     folder: Path
     wav: Path
     truth: dict
+    repeats: int = REPEATS
     rows: list[dict] = field(default_factory=list)
 
     def progress(self, row: dict) -> None:
@@ -77,9 +83,11 @@ def measure_command(cmd: list[str], env: dict | None = None) -> dict:
 
 
 def spawn(args: list[str], env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bench.engines", "child", *args],
+    proc = subprocess.Popen([sys.executable, "-m", "bench.engines", "child", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                             env={**os.environ, **CHILD_ENV, **(env or {})})
+    proc.started = time.monotonic()
+    return proc
 
 
 def reap(proc: subprocess.Popen) -> dict:
@@ -90,13 +98,49 @@ def reap(proc: subprocess.Popen) -> dict:
     if status:
         raise RuntimeError(f"benchmark child failed ({proc.args[4:]}):\n{err[-3000:]}")
     result = json.loads(out.strip().splitlines()[-1])
-    result.update(cpu_s=round(usage.ru_utime + usage.ru_stime, 2),
+    result.update(process_s=round(time.monotonic() - proc.started, 2),
+                  cpu_s=round(usage.ru_utime + usage.ru_stime, 2),
                   rss_mb=round(usage.ru_maxrss / 1024))
     return result
 
 
 def run_child(args: list[str], env: dict | None = None) -> dict:
     return reap(spawn(args, env))
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+def _loads() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def repeated(measure, repeats: int) -> dict:
+    """Run `measure()` (a dict with wall_s) `repeats` times; the fastest run's dict, with the
+    median wall time, the number of runs and the load average (1 minute) before and after
+    each run. A run that starts or ends at a load above one per core is flagged `busy`: its
+    figures are kept, but they measure the neighbours too."""
+    runs, loads = [], []
+    for _ in range(repeats):
+        before = load_average()
+        runs.append(measure())
+        loads.append((before, load_average()))
+    best = min(runs, key=lambda r: r["wall_s"])
+    highest = max(max(pair) for pair in loads)
+    return {**best, "wall_median": round(statistics.median(r["wall_s"] for r in runs), 2),
+            "runs": len(runs), "load": " ".join(f"{a:.1f}>{b:.1f}" for a, b in loads),
+            "load_max": round(highest, 2), "busy": "BUSY" if highest > CPUS else ""}
+
+
+def measured(ctx: "Context", args: list[str], env: dict | None = None) -> dict:
+    """A benchmark child run ctx.repeats times (see repeated())."""
+    return repeated(lambda: run_child(args, env), ctx.repeats)
+
+
+def timing(result: dict) -> dict:
+    """The columns every timing row shows, from a repeated() result."""
+    return {key: result[key] for key in ("wall_median", "runs", "load", "busy") if key in result}
 
 
 # --- scoring --------------------------------------------------------------------------------
@@ -128,11 +172,11 @@ def engines_section(ctx: Context) -> list[dict]:
     """Each engine and setting on the same audio, then the libraries used as they come."""
     rows = []
     for name, settings in engine_settings(ctx.quick):
-        result = run_child(["transcribe", str(ctx.wav), json.dumps(settings)])
+        result = measured(ctx, ["transcribe", str(ctx.wav), json.dumps(settings)])
         rows.append(_engine_row(ctx, name, result))
         ctx.progress(rows[-1])
     for library in ("faster-whisper", "openai-whisper"):
-        result = run_child(["library", str(ctx.wav), library])
+        result = measured(ctx, ["library", str(ctx.wav), library])
         rows.append(_engine_row(ctx, f"{library} library as it comes (whole file)", result))
         ctx.progress(rows[-1])
     default = rows[0]
@@ -147,7 +191,7 @@ def _engine_row(ctx: Context, name: str, result: dict) -> dict:
     row = {"section": "engines", "name": name, "audio_s": round(ctx.duration, 1),
            "wall_s": result["wall_s"], "cpu_s": result["cpu_s"],
            "rtf": round(ctx.duration / result["wall_s"], 1), "rss_mb": result["rss_mb"],
-           **score(ctx.reference, result["text"])}
+           **score(ctx.reference, result["text"]), **timing(result)}
     if "report" in result:
         row["redecoded"] = f"{result['report']['redecoded']}/{result['report']['clips']}"
         row["problems"] = result["report"]["problems"]
@@ -161,12 +205,13 @@ def memory_section(ctx: Context) -> list[dict]:
     long_wav = ctx.folder / f"{ctx.wav.stem}-x4.wav"
     if not long_wav.exists():
         _tile(ctx.wav, long_wav, 4)
-    result = run_child(["transcribe", str(long_wav), json.dumps(DEFAULT)])
+    # One run: peak RSS does not depend on the neighbours, and this one is long.
+    result = repeated(lambda: run_child(["transcribe", str(long_wav), json.dumps(DEFAULT)]), 1)
     duration = 4 * ctx.duration
     row = {"section": "memory", "name": f"default settings on {duration / 60:.0f} min",
            "audio_s": round(duration, 1), "wall_s": result["wall_s"], "cpu_s": result["cpu_s"],
            "rtf": round(duration / result["wall_s"], 1), "rss_mb": result["rss_mb"],
-           **score(" ".join([ctx.reference] * 4), result["text"]), "load": _load()}
+           **score(" ".join([ctx.reference] * 4), result["text"]), **timing(result)}
     row["redecoded"] = f"{result['report']['redecoded']}/{result['report']['clips']}"
     return [row]
 
@@ -182,66 +227,95 @@ def parallel_section(ctx: Context) -> list[dict]:
     if not wav.exists():
         wav = ctx.wav
     duration = audio.duration(wav)
+
+    def one_after_the_other(settings: dict):
+        return lambda: _wall(lambda: [run_child(["transcribe", str(wav), json.dumps(settings)])
+                                      for _ in range(2)])
+
+    def both_at_once():
+        procs = [spawn(["transcribe", str(wav), json.dumps({**DEFAULT, "threads": 1})]) for _ in range(2)]
+        return [reap(proc) for proc in procs]
+
+    ways = [("one after the other, a worker per core (default)", one_after_the_other(DEFAULT)),
+            ("one after the other, 1 worker on all cores", one_after_the_other({**DEFAULT, "workers": 1})),
+            ("both at once, 1 core each", lambda: _wall(both_at_once)), *_publish_two(ctx, wav)]
     rows = []
-    for name, settings in (("one after the other, a worker per core (default)", DEFAULT),
-                           ("one after the other, 1 worker on all cores", {**DEFAULT, "workers": 1})):
-        started = time.monotonic()
-        for _ in range(2):
-            run_child(["transcribe", str(wav), json.dumps(settings)])
-        rows.append((name, time.monotonic() - started))
+    for name, measure in ways:
+        result = repeated(measure, ctx.repeats)
+        rows.append({"section": "parallel", "name": f"2 interviews {name}", "audio_s": round(2 * duration, 1),
+                     "wall_s": result["wall_s"], "rtf": round(2 * duration / result["wall_s"], 1),
+                     **timing(result)})
+    return rows
+
+
+def _wall(work) -> dict:
     started = time.monotonic()
-    procs = [spawn(["transcribe", str(wav), json.dumps({**DEFAULT, "threads": 1})]) for _ in range(2)]
-    for proc in procs:
-        reap(proc)
-    rows.append(("both at once, 1 core each", time.monotonic() - started))
-    rows += _publish_two(ctx, wav)
-    return [{"section": "parallel", "name": f"2 interviews {name}", "audio_s": round(2 * duration, 1),
-             "wall_s": round(wall, 2), "rtf": round(2 * duration / wall, 1)} for name, wall in rows]
+    work()
+    return {"wall_s": round(time.monotonic() - started, 2)}
 
 
-def _publish_two(ctx: Context, wav: Path) -> list[tuple[str, float]]:
-    """`pipeline publish` of two new interviews (whole command), one at a time or both at once."""
+def _publish_two(ctx: Context, wav: Path) -> list[tuple[str, object]]:
+    """`pipeline publish` of two new interviews (whole command), one at a time or both at
+    once: (name, a measure for repeated())."""
+    video = _video_of(ctx, wav)
+
+    def publish(jobs: str) -> dict:
+        project = Path(tempfile.mkdtemp(prefix="publish-two-", dir=ctx.folder))
+        try:
+            for i in range(2):
+                _card(project, f"interview-{i}", video, f"Interview {i}")
+            return measure_command([sys.executable, "-m", "pipeline", "-C", str(project), "-q",
+                                    "publish", "--jobs", jobs])
+        finally:
+            shutil.rmtree(project, ignore_errors=True)
+
+    return [(f"published end to end, --jobs {jobs}", lambda jobs=jobs: publish(jobs)) for jobs in ("1", "2")]
+
+
+def _video_of(ctx: Context, wav: Path) -> Path:
+    """The generated interview as a video (made once), as editors add one."""
     from bench.synth import make_video
 
     video = ctx.folder / f"{wav.stem}.mp4"
     if not video.exists():
         make_video(wav, video, title="Benchmark interview")
-    rows = []
-    for jobs in ("1", "2"):
-        project = Path(tempfile.mkdtemp(prefix="publish-two-", dir=ctx.folder))
-        try:
-            for i in range(2):
-                _card(project, f"interview-{i}", video, f"Interview {i}")
-            result = measure_command([sys.executable, "-m", "pipeline", "-C", str(project), "-q",
-                                      "publish", "--jobs", jobs])
-        finally:
-            shutil.rmtree(project, ignore_errors=True)
-        rows.append((f"published end to end, --jobs {jobs}", result["wall_s"]))
-    return rows
+    return video
 
 
 def publish_section(ctx: Context) -> list[dict]:
-    """`pipeline publish` of a new interview (a video of the generated audio), by stage."""
-    from bench.synth import make_video
+    """`pipeline publish` of a new interview (a video of the generated audio), by stage: the
+    30-minute interview and the 3-minute one in the full run (fixed costs weigh on a short
+    one), the 3-minute one with --quick."""
+    from bench.interview import make_interview
 
-    video = ctx.folder / f"{ctx.wav.stem}.mp4"
-    if not video.exists():
-        make_video(ctx.wav, video, title="Benchmark interview")
-    project = Path(tempfile.mkdtemp(prefix="publish-", dir=ctx.folder))
-    try:
-        _card(project, "benchmark-interview", video)
-        result = run_child(["publish", str(project)])
-    finally:
-        shutil.rmtree(project, ignore_errors=True)
-    total = result["wall_s"]
-    rows = [{"section": "publish", "name": "publish a new interview, end to end",
-             "audio_s": round(ctx.duration, 1), "wall_s": total, "cpu_s": result["cpu_s"],
-             "rtf": round(ctx.duration / total, 1), "rss_mb": result["rss_mb"],
-             **score(ctx.reference, result["text"])}]
+    rows = []
+    for wav, truth in [(ctx.wav, ctx.truth)] + ([] if ctx.quick else [make_interview(ctx.folder, 3)]):
+        rows += _publish_rows(ctx, wav, truth)
+    return rows
+
+
+def _publish_rows(ctx: Context, wav: Path, truth: dict) -> list[dict]:
+    video = _video_of(ctx, wav)
+    result = repeated(lambda: _whole_process(run_child(["publish-new", str(video), str(ctx.folder)])),
+                      ctx.repeats)
+    duration, total = truth["duration"], result["wall_s"]
+    reference = " ".join(t["text"] for t in truth["turns"])
+    rows = [{"section": "publish", "name": f"publish a new {duration / 60:.0f}-minute interview, end to end",
+             "audio_s": round(duration, 1), "wall_s": total, "cpu_s": result["cpu_s"],
+             "rtf": round(duration / total, 1), "rss_mb": result["rss_mb"],
+             **score(reference, result["text"]), **timing(result)}]
     for stage, seconds in result["stages"].items():
         rows.append({"section": "publish", "name": f"  stage {stage}", "wall_s": round(seconds, 2),
                      "share": f"{100 * seconds / total:.0f} %"})
+    ctx.progress(rows[0])
     return rows
+
+
+def _whole_process(result: dict) -> dict:
+    """A publish timed as a user sees it: from the process's start (Python and the imports,
+    which a new `pipeline publish` pays for) to its end; the start is a stage of its own."""
+    start = max(0.0, result["process_s"] - result["wall_s"])
+    return {**result, "wall_s": result["process_s"], "stages": {"start": start, **result["stages"]}}
 
 
 def _card(project: Path, slug: str, media: Path, title: str = "Benchmark interview") -> None:
@@ -263,27 +337,18 @@ def models_section(ctx: Context) -> list[dict]:
     end (times real time, peak RSS, WER), and from the same publish the words lost at clip
     edges (reference words missing where the heard words jump over a clip's end) and the
     words found again there."""
-    from bench.synth import make_video
-
-    video = ctx.folder / f"{ctx.wav.stem}.mp4"
-    if not video.exists():
-        make_video(ctx.wav, video, title="Benchmark interview")
+    video = _video_of(ctx, ctx.wav)
     rows = []
     for model in MODELS:
-        project = Path(tempfile.mkdtemp(prefix=f"models-{model}-", dir=ctx.folder))
-        try:
-            _card(project, "benchmark-interview", video)
-            (project / "site.yaml").write_text(f"transcribe:\n  model: {model}\n", encoding="utf-8")
-            result = run_child(["publish", str(project)])
-        finally:
-            shutil.rmtree(project, ignore_errors=True)
+        result = repeated(lambda: _whole_process(run_child(["publish-new", str(video), str(ctx.folder), model])),
+                          ctx.repeats)
         report = result["report"]
         rows.append({"section": "models", "name": f"{model}: publish a new interview, end to end",
                      "audio_s": round(ctx.duration, 1), "wall_s": result["wall_s"],
                      "cpu_s": result["cpu_s"], "rtf": round(ctx.duration / result["wall_s"], 1),
                      "rss_mb": result["rss_mb"], **score(ctx.reference, result["text"]),
                      "edge_lost": lost_at(ctx.reference, result["words"], report["clip_ends"]),
-                     "found": report["recovered"], "load": _load()})
+                     "found": report["recovered"], **timing(result)})
         ctx.progress(rows[-1])
     tiny, base = rows
     rows.append({"section": "models", "name": "base / tiny.en (same audio, same run)",
@@ -291,10 +356,6 @@ def models_section(ctx: Context) -> list[dict]:
                  "cpu_ratio": round(base["cpu_s"] / tiny["cpu_s"], 2),
                  "wer_change": f"{100 * (base['wer'] - tiny['wer']) / max(tiny['wer'], 0.01):+.0f} %"})
     return rows
-
-
-def _load() -> str:
-    return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def glossary_section(ctx: Context) -> list[dict]:
@@ -311,15 +372,15 @@ def glossary_section(ctx: Context) -> list[dict]:
     for model in MODELS:
         for terms in ((), tuple(NAMES)):
             settings = {**DEFAULT, "model": model, "glossary": list(terms)}
-            result = run_child(["transcribe", str(wav), json.dumps(settings)])
+            # One run: the names heard are the figure, and they do not change from run to run.
+            result = repeated(lambda: run_child(["transcribe", str(wav), json.dumps(settings)]), 1)
             said, heard = _names_heard(reference, result["text"], NAMES)
             rows.append({"section": "glossary", "name": f"{model}, {'with' if terms else 'without'} "
                          f"the glossary: names heard right", "audio_s": round(duration, 1),
                          "wall_s": result["wall_s"], "cpu_s": result["cpu_s"],
                          "rtf": round(duration / result["wall_s"], 1),
                          "rss_mb": result["rss_mb"], "names": f"{heard}/{said}",
-                         **score(reference, result["text"]),
-                         "load": _load()})
+                         **score(reference, result["text"]), **timing(result)})
             ctx.progress(rows[-1])
             if not terms:
                 right, wrong = right_and_wrong(reference, result["words"])
@@ -354,9 +415,8 @@ def republish_section(ctx: Context) -> list[dict]:
         _hundred_interviews(ctx, project)
     cli = [sys.executable, "-m", "pipeline", "-C", str(project), "-q", "publish"]
     measure_command(cli)  # settle: the first run after building may still render pages
-    # The best of three: on shared cores a single short run mostly measures the neighbours.
-    result = min((measure_command(cli) for _ in range(3)), key=lambda r: r["wall_s"])
-    return [{"section": "republish", "name": "no-op publish of 100 interviews (whole command, best of 3)",
+    result = repeated(lambda: measure_command(cli), ctx.repeats)
+    return [{"section": "republish", "name": "no-op publish of 100 interviews (whole command)",
              **result}]
 
 
@@ -387,9 +447,9 @@ def _hundred_interviews(ctx: Context, project: Path) -> None:
 
 def render_section(ctx: Context) -> list[dict]:
     """Render 1,000 posts with synthetic 10-minute transcripts (< 30 s is the goal)."""
-    result = run_child(["render", "1000"])
+    result = measured(ctx, ["render", "1000"])
     return [{"section": "render", "name": "render 1,000 posts", "wall_s": result["wall_s"],
-             "cpu_s": result["cpu_s"], "rss_mb": result["rss_mb"]}]
+             "cpu_s": result["cpu_s"], "rss_mb": result["rss_mb"], **timing(result)}]
 
 
 SECTIONS = {
@@ -412,7 +472,7 @@ def child(kind: str, *args: str) -> dict:
 
     logging.basicConfig(level=logging.WARNING)
     return {"transcribe": _child_transcribe, "library": _child_library,
-            "publish": _child_publish, "render": _child_render}[kind](*args)
+            "publish-new": _child_publish_new, "render": _child_render}[kind](*args)
 
 
 def _child_transcribe(wav: str, settings: str) -> dict:
@@ -485,8 +545,22 @@ def _child_library(wav: str, library: str) -> dict:
     return {"wall_s": round(time.monotonic() - started, 2), "text": text}
 
 
+def _child_publish_new(video: str, scratch: str, model: str = "") -> dict:
+    """Publish `video` as a new interview in a project of its own (made and removed here, so
+    each run of a repeated row starts from nothing), `model` in site.yaml if given."""
+    project = Path(tempfile.mkdtemp(prefix="publish-", dir=scratch))
+    try:
+        _card(project, "benchmark-interview", Path(video))
+        if model:
+            (project / "site.yaml").write_text(f"transcribe:\n  model: {model}\n", encoding="utf-8")
+        return _child_publish(str(project))
+    finally:
+        shutil.rmtree(project, ignore_errors=True)
+
+
 def _child_publish(project: str) -> dict:
-    """Publish with each stage's time taken (stages a later change adds count as 'other')."""
+    """Publish with each stage's time taken (stages a later change adds count as 'other').
+    The wall time is from before the pipeline's import (a new process pays for it)."""
     from pipeline import build, search, stages
     from pipeline.project import Project
 
@@ -563,18 +637,20 @@ def _child_render(count: str) -> dict:
 # --- the table ------------------------------------------------------------------------------
 
 COLUMNS = [("name", "", 52), ("audio_s", "audio s", 8), ("wall_s", "wall s", 8),
-           ("cpu_s", "cpu s", 8), ("rtf", "x real", 7), ("cpu_rtf", "x cpu", 6),
+           ("wall_median", "median", 7), ("runs", "runs", 5), ("cpu_s", "cpu s", 8), ("rtf", "x real", 7), ("cpu_rtf", "x cpu", 6),
            ("rss_mb", "peak MB", 8),
            ("wer", "WER %", 6), ("missing_run", "miss", 5), ("invented_run", "extra", 6),
            ("redecoded", "redo", 7), ("edge_lost", "edge", 5), ("found", "found", 6),
            ("names", "names", 7), ("wrong_below", "wrong<", 7), ("right_below", "right<", 7),
            ("ratio", "ratio", 6), ("wer_change", "WER Δ", 7),
-           ("share", "share", 6), ("load", "load", 15)]
+           ("share", "share", 6), ("busy", "busy", 5), ("load", "load before>after", 26)]
 
 
 def table(rows: list[dict], columns: list[tuple[str, str, int]] = COLUMNS) -> str:
-    """The rows as a plain-text table, one block per section. `x real` is audio seconds per
-    wall second; `x cpu` audio seconds per CPU second (less moved by busy neighbours)."""
+    """The rows as a plain-text table, one block per section. `wall s` is the fastest of
+    `runs` runs, `median` their median; `x real` is audio seconds per (fastest) wall second;
+    `x cpu` audio seconds per CPU second (less moved by busy neighbours); `load` the 1-minute
+    load average before and after each run, and `busy` a run at more than one per core."""
     lines, section = [], None
     for row in rows:
         if row.get("audio_s") and row.get("cpu_s"):
@@ -606,6 +682,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="3-minute audio and fewer settings")
     parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
     parser.add_argument("--out", type=Path, help="JSON results (default: .bench/results[-quick].json)")
+    parser.add_argument("--repeats", type=int, help=f"runs of every timing row (default {REPEATS}; "
+                        "1 with --quick)")
     args = parser.parse_args(argv)
     from bench.interview import make_interview
 
@@ -614,7 +692,10 @@ def main(argv: list[str] | None = None) -> dict:
     wav, truth = make_interview(OUT, minutes)
     if args.quick is False:
         make_interview(OUT, 3)  # the parallel section uses the short one
-    ctx = Context(args.quick, OUT, wav, truth)
+    repeats = args.repeats or (1 if args.quick else REPEATS)
+    ctx = Context(args.quick, OUT, wav, truth, repeats)
+    print(f"load average before the benchmark: {_loads()} ({CPUS} cores; a row is flagged busy "
+          f"above {CPUS})", file=sys.stderr)
     started = time.monotonic()
     for name, section in SECTIONS.items():
         if args.only and name not in args.only:
@@ -624,12 +705,15 @@ def main(argv: list[str] | None = None) -> dict:
         ctx.rows += rows
         print(table(rows), file=sys.stderr, flush=True)
     out = args.out or OUT / f"results{'-quick' if args.quick else ''}.json"
-    results = {"quick": args.quick, "audio_s": ctx.duration, "cpus": os.cpu_count(),
+    busy = [row["name"] for row in ctx.rows if row.get("busy")]
+    results = {"quick": args.quick, "audio_s": ctx.duration, "cpus": CPUS, "repeats": repeats,
                "load_average": os.getloadavg(), "seconds": round(time.monotonic() - started, 1),
-               "rows": ctx.rows}
+               "idle": not busy, "busy_rows": busy, "rows": ctx.rows}
     out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     print(table(ctx.rows))
-    print(f"\n(results in {out}; {time.monotonic() - started:.0f} s)")
+    print(f"\nmachine: {'idle (no run above one load per core)' if not busy else f'BUSY during {len(busy)} row(s): their times measure the neighbours too'}; "
+          f"load average at the end {_loads()}")
+    print(f"(results in {out}; {time.monotonic() - started:.0f} s)")
     return results
 
 
