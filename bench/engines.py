@@ -50,6 +50,7 @@ class Context:
     wav: Path
     truth: dict
     repeats: int = REPEATS
+    settings: tuple[str, ...] = ()  # the engines section's rows to run (none named: all)
     rows: list[dict] = field(default_factory=list)
 
     def progress(self, row: dict) -> None:
@@ -116,21 +117,45 @@ def _loads() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (/proc/stat), or 0 where
+    there is no /proc."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return 0.0
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+# A run during which other processes used more than this share of one core is flagged busy.
+OTHERS_AT_MOST = 0.2
+
+
 def repeated(measure, repeats: int) -> dict:
-    """Run `measure()` (a dict with wall_s) `repeats` times; the fastest run's dict, with the
-    median wall time, the number of runs and the load average (1 minute) before and after
-    each run. A run that starts or ends at a load above one per core is flagged `busy`: its
-    figures are kept, but they measure the neighbours too."""
-    runs, loads = [], []
+    """Run `measure()` (a dict with wall_s, and cpu_s when it measured a process) `repeats`
+    times; the fastest run's dict, with the median wall time, the number of runs, the load
+    average (1 minute) before and after each run, and the CPU the rest of the machine used
+    meanwhile (all busy CPU time less the run's own). The load average lags (a run at full
+    speed leaves the next one starting at 2 on 2 cores), so a run is flagged `busy` by the
+    others' CPU: above OTHERS_AT_MOST of a core on average, its figures measure the
+    neighbours too. They are kept, and the table says so."""
+    runs, loads, others = [], [], []
     for _ in range(repeats):
-        before = load_average()
+        before, busy_before, started = load_average(), busy_cpu_seconds(), time.monotonic()
         runs.append(measure())
+        wall = time.monotonic() - started
         loads.append((before, load_average()))
+        if "cpu_s" in runs[-1] and busy_before:
+            others.append(max(0.0, busy_cpu_seconds() - busy_before - runs[-1]["cpu_s"]) / wall)
     best = min(runs, key=lambda r: r["wall_s"])
-    highest = max(max(pair) for pair in loads)
-    return {**best, "wall_median": round(statistics.median(r["wall_s"] for r in runs), 2),
-            "runs": len(runs), "load": " ".join(f"{a:.1f}>{b:.1f}" for a, b in loads),
-            "load_max": round(highest, 2), "busy": "BUSY" if highest > CPUS else ""}
+    result = {**best, "wall_median": round(statistics.median(r["wall_s"] for r in runs), 2),
+              "runs": len(runs), "load": " ".join(f"{a:.1f}>{b:.1f}" for a, b in loads),
+              "load_max": round(max(max(pair) for pair in loads), 2)}
+    if others:
+        result["others"] = round(max(others), 2)
+        result["busy"] = "BUSY" if max(others) > OTHERS_AT_MOST else ""
+    return result
 
 
 def measured(ctx: "Context", args: list[str], env: dict | None = None) -> dict:
@@ -140,7 +165,7 @@ def measured(ctx: "Context", args: list[str], env: dict | None = None) -> dict:
 
 def timing(result: dict) -> dict:
     """The columns every timing row shows, from a repeated() result."""
-    return {key: result[key] for key in ("wall_median", "runs", "load", "busy") if key in result}
+    return {key: result[key] for key in ("wall_median", "runs", "load", "others", "busy") if key in result}
 
 
 # --- scoring --------------------------------------------------------------------------------
@@ -153,37 +178,40 @@ DEFAULT = dataclasses.asdict(TranscribeSettings())
 def engine_settings(quick: bool) -> list[tuple[str, dict]]:
     """The settings compared on the same audio; the first is the site default."""
     rows = [
-        ("faster-whisper int8 beam 5 batch 8, 1 worker a core (default)", {}),
-        ("faster-whisper int8 beam 5 batch 8, 1 worker on all cores", {"workers": 1}),
-        ("faster-whisper int8 greedy batch 8", {"beam_size": 1}),
-        ("openai-whisper fp32 greedy", {"engine": "openai-whisper", "beam_size": 1}),
+        ("default", "faster-whisper int8 beam 5 batch 8, 1 worker a core (default)", {}),
+        ("one-worker", "faster-whisper int8 beam 5 batch 8, 1 worker on all cores", {"workers": 1}),
+        ("greedy", "faster-whisper int8 greedy batch 8", {"beam_size": 1}),
+        ("openai", "openai-whisper fp32 greedy", {"engine": "openai-whisper", "beam_size": 1}),
     ]
     if not quick:
         rows[3:3] = [
-            ("faster-whisper int8 beam 3 batch 8", {"beam_size": 3}),
-            ("faster-whisper int8 beam 5 batch 16", {"batch_size": 16}),
-            ("faster-whisper int8 beam 5 sequential", {"batch_size": 1}),
-            ("faster-whisper int8 beam 5 batch 8, 1 thread", {"threads": 1}),
+            ("beam3", "faster-whisper int8 beam 3 batch 8", {"beam_size": 3}),
+            ("batch16", "faster-whisper int8 beam 5 batch 16", {"batch_size": 16}),
+            ("sequential", "faster-whisper int8 beam 5 sequential", {"batch_size": 1}),
+            ("one-thread", "faster-whisper int8 beam 5 batch 8, 1 thread", {"threads": 1}),
         ]
-    return [(name, {**DEFAULT, **change}) for name, change in rows]
+    return [(key, name, {**DEFAULT, **change}) for key, name, change in rows]
 
 
 def engines_section(ctx: Context) -> list[dict]:
     """Each engine and setting on the same audio, then the libraries used as they come."""
     rows = []
-    for name, settings in engine_settings(ctx.quick):
+    for key, name, settings in engine_settings(ctx.quick):
+        if ctx.settings and key not in ctx.settings:
+            continue
         result = measured(ctx, ["transcribe", str(ctx.wav), json.dumps(settings)])
         rows.append(_engine_row(ctx, name, result))
         ctx.progress(rows[-1])
-    for library in ("faster-whisper", "openai-whisper"):
+    for library in ("faster-whisper", "openai-whisper") if not ctx.settings or "libraries" in ctx.settings else ():
         result = measured(ctx, ["library", str(ctx.wav), library])
         rows.append(_engine_row(ctx, f"{library} library as it comes (whole file)", result))
         ctx.progress(rows[-1])
-    default = rows[0]
-    openai = next(r for r in rows if r["name"].startswith("openai-whisper fp32"))
-    rows.append({"section": "engines", "name": "default / openai-whisper speed (same audio, same run)",
-                 "ratio": round(openai["wall_s"] / default["wall_s"], 2),
-                 "cpu_ratio": round(openai["cpu_s"] / default["cpu_s"], 2)})
+    default = next((r for r in rows if r["name"].endswith("(default)")), None)
+    openai = next((r for r in rows if r["name"].startswith("openai-whisper fp32")), None)
+    if default and openai:
+        rows.append({"section": "engines", "name": "default / openai-whisper speed (same audio, same run)",
+                     "ratio": round(openai["wall_s"] / default["wall_s"], 2),
+                     "cpu_ratio": round(openai["cpu_s"] / default["cpu_s"], 2)})
     return rows
 
 
@@ -643,14 +671,17 @@ COLUMNS = [("name", "", 52), ("audio_s", "audio s", 8), ("wall_s", "wall s", 8),
            ("redecoded", "redo", 7), ("edge_lost", "edge", 5), ("found", "found", 6),
            ("names", "names", 7), ("wrong_below", "wrong<", 7), ("right_below", "right<", 7),
            ("ratio", "ratio", 6), ("wer_change", "WER Δ", 7),
-           ("share", "share", 6), ("busy", "busy", 5), ("load", "load before>after", 26)]
+           ("share", "share", 6), ("others", "others", 7), ("busy", "busy", 5),
+           ("load", "load before>after", 26)]
 
 
 def table(rows: list[dict], columns: list[tuple[str, str, int]] = COLUMNS) -> str:
     """The rows as a plain-text table, one block per section. `wall s` is the fastest of
     `runs` runs, `median` their median; `x real` is audio seconds per (fastest) wall second;
     `x cpu` audio seconds per CPU second (less moved by busy neighbours); `load` the 1-minute
-    load average before and after each run, and `busy` a run at more than one per core."""
+    load average before and after each run; `others` the cores the rest of the machine kept
+    busy meanwhile (the most of any run), and `busy` a run where that was above
+    OTHERS_AT_MOST."""
     lines, section = [], None
     for row in rows:
         if row.get("audio_s") and row.get("cpu_s"):
@@ -682,6 +713,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="3-minute audio and fewer settings")
     parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
     parser.add_argument("--out", type=Path, help="JSON results (default: .bench/results[-quick].json)")
+    parser.add_argument("--settings", nargs="+", default=(), metavar="ROW",
+                        help="the engines section's rows to run: default one-worker greedy beam3 batch16 "
+                        "sequential one-thread openai libraries (default: all)")
     parser.add_argument("--repeats", type=int, help=f"runs of every timing row (default {REPEATS}; "
                         "1 with --quick)")
     args = parser.parse_args(argv)
@@ -693,9 +727,9 @@ def main(argv: list[str] | None = None) -> dict:
     if args.quick is False:
         make_interview(OUT, 3)  # the parallel section uses the short one
     repeats = args.repeats or (1 if args.quick else REPEATS)
-    ctx = Context(args.quick, OUT, wav, truth, repeats)
+    ctx = Context(args.quick, OUT, wav, truth, repeats, tuple(args.settings))
     print(f"load average before the benchmark: {_loads()} ({CPUS} cores; a row is flagged busy "
-          f"above {CPUS})", file=sys.stderr)
+          f"when other processes used more than {OTHERS_AT_MOST} of a core during a run)", file=sys.stderr)
     started = time.monotonic()
     for name, section in SECTIONS.items():
         if args.only and name not in args.only:
@@ -711,7 +745,7 @@ def main(argv: list[str] | None = None) -> dict:
                "idle": not busy, "busy_rows": busy, "rows": ctx.rows}
     out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     print(table(ctx.rows))
-    print(f"\nmachine: {'idle (no run above one load per core)' if not busy else f'BUSY during {len(busy)} row(s): their times measure the neighbours too'}; "
+    print(f"\nmachine: {'idle (no other process used more than ' + str(OTHERS_AT_MOST) + ' of a core during any run)' if not busy else f'BUSY during {len(busy)} row(s): their times measure the neighbours too'}; "
           f"load average at the end {_loads()}")
     print(f"(results in {out}; {time.monotonic() - started:.0f} s)")
     return results
