@@ -147,12 +147,18 @@ def apply(transcript: Transcript, voices: list[int], names: dict[int, str]) -> T
 ALGORITHM = 2  # part of the stage key: raise it when a change here should relabel old transcripts
 
 
+# Seconds of audio up to which the voices are found while the recogniser decodes.
+LISTEN_AHEAD_AT_MOST = 45 * 60
+
+
 def listen_ahead(card: Card, prepared: Prepared) -> Future | None:
     """Start telling the voices apart now, in a thread of its own: they need only the audio,
     so publish has them found while the recogniser decodes (which leaves a core idle at
     times: a clip decoded again, the model loading), instead of after it. run() takes the
-    Future. None for recordings made one per person, which need no voice finding."""
-    if prepared.tracks:
+    Future. None for recordings made one per person, which need no voice finding, and for
+    long ones: the voices' memory then adds to the recogniser's (a 2-hour interview with
+    base peaked at 3.0 GB with both at once), so they are found after it, as before."""
+    if prepared.tracks or prepared.duration > LISTEN_AHEAD_AT_MOST:
         return None
     found: Future = Future()
 
