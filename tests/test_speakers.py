@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import shutil
@@ -161,6 +161,25 @@ def test_second_interview_other_voices_more_turns(cycling, tmp_path):
     assert 180 <= cycling.turns[-1]["end"] <= 360
     labelled = speakers.run(card(cycling, tmp_path), cycling.prepared, cycling.machine, tmp_path)
     assert _report("second interview", labelled, cycling) >= 0.97
+
+
+def test_voices_found_while_the_words_are_heard_are_the_same(cycling, tmp_path):
+    """publish starts finding a new transcript's voices in a thread of its own before
+    transcription (speakers.listen_ahead); the stage then labels exactly as when it finds
+    them itself. Long recordings and one-per-person tracks are not listened to ahead."""
+    (tmp_path / "ahead").mkdir()
+    ahead = speakers.listen_ahead(card(cycling, tmp_path), cycling.prepared)
+    assert ahead is not None
+    early = speakers.run(card(cycling, tmp_path / "ahead"), cycling.prepared, cycling.machine,
+                         tmp_path / "ahead", ahead=ahead)
+    (tmp_path / "after").mkdir()
+    late = speakers.run(card(cycling, tmp_path / "after"), cycling.prepared, cycling.machine, tmp_path / "after")
+    assert [(s.speaker, s.start, s.end) for s in early.segments] == [(s.speaker, s.start, s.end) for s in late.segments]
+    assert len({s.speaker for s in early.segments}) == 2
+    long = replace(cycling.prepared, duration=speakers.LISTEN_AHEAD_AT_MOST + 1)
+    tracks = replace(cycling.prepared, tracks=(("Grace Okafor", cycling.audio),))
+    assert speakers.listen_ahead(card(cycling, tmp_path), long) is None
+    assert speakers.listen_ahead(card(cycling, tmp_path), tracks) is None
 
 
 def test_similar_voices_with_short_pauses(similar, tmp_path):

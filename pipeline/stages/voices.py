@@ -116,7 +116,7 @@ def _find_voices(samples: np.ndarray, count: int | None) -> Voices:
     spans = windows(voiced)
     if count == 1 or len(spans) < 2:
         return Voices(np.zeros(len(voiced), dtype=int), voiced, 1, estimated=count is None)
-    mel = mel_spectrogram(normalize_volume(samples))
+    mel = mel_spectrogram(samples, volume_gain(samples))
     embeddings = _embed_windows(mel, spans)
     stretch = _stretch_of(voiced, spans)
     smoothed = _unit(smooth_within(embeddings, stretch, SMOOTH))
@@ -180,11 +180,19 @@ def voiced_frames(samples: np.ndarray, mode: int = VAD_MODE) -> np.ndarray:
         import webrtcvad
     vad = webrtcvad.Vad(mode)
     size = int(RATE * FRAME)
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
-    step = 2 * size
-    flags = np.fromiter((vad.is_speech(pcm[i:i + step], RATE) for i in range(0, len(samples) // size * step, step)),
+    flags = np.fromiter((vad.is_speech(frame, RATE) for frame in _pcm_frames(samples, size)),
                         dtype=bool, count=len(samples) // size)
     return _fill_gaps(flags, MAX_FILL)
+
+
+def _pcm_frames(samples: np.ndarray, size: int, per_piece: int = 60_000):
+    """The recording's whole frames of `size` samples as 16-bit PCM bytes, converted a minute
+    at a time (at once, the copies of 2 hours held 1.4 GB)."""
+    whole = len(samples) // size * size
+    for start in range(0, whole, size * per_piece):
+        piece = samples[start:min(start + size * per_piece, whole)]
+        pcm = (np.clip(piece, -1, 1) * 32767).astype("<i2").tobytes()
+        yield from (pcm[i:i + 2 * size] for i in range(0, len(pcm), 2 * size))
 
 
 def _fill_gaps(flags: np.ndarray, longest: int) -> np.ndarray:
@@ -278,35 +286,47 @@ def _encoder():
     return VoiceEncoder("cpu", verbose=False)
 
 
-def normalize_volume(samples: np.ndarray, target_dbfs: float = -30.0) -> np.ndarray:
-    """Raise quiet recordings to the level the encoder was trained on (never lower loud ones)."""
+def volume_gain(samples: np.ndarray, target_dbfs: float = -30.0) -> float:
+    """The gain that raises a quiet recording to the level the encoder was trained on (1 for
+    loud ones: they are never lowered)."""
     # A float32 dot product: squaring a float64 copy of half an hour's samples took a second.
     rms = float(np.sqrt(np.dot(samples, samples) / len(samples))) if len(samples) else 0.0
     if rms == 0.0:
-        return samples
-    gain = 10 ** ((target_dbfs - 20 * np.log10(rms)) / 20)
-    return samples * np.float32(gain) if gain > 1 else samples
+        return 1.0
+    return max(1.0, 10 ** ((target_dbfs - 20 * np.log10(rms)) / 20))
 
 
-def mel_spectrogram(samples: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    """The encoder's input: 40-band mel power spectrogram, 25 ms windows every 10 ms.
+def mel_spectrogram(samples: np.ndarray, gain: float = 1.0, chunk: int = 4096) -> np.ndarray:
+    """The encoder's input: 40-band mel power spectrogram of `samples` times `gain`, 25 ms
+    windows every 10 ms.
 
     The same numbers as librosa.feature.melspectrogram with Resemblyzer's settings (a test
     compares them), computed here because librosa's first call costs seconds of set-up;
-    scipy's FFT in single precision is twice as fast as numpy's."""
+    scipy's FFT in single precision is twice as fast as numpy's. The frames are cut (padded,
+    scaled) a chunk at a time: copies of the whole recording cost 460 MB each on 2 hours."""
     import scipy.fft
 
     n_fft, hop = 400, int(RATE * FRAME)
     window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
-    padded = np.pad(samples.astype(np.float32), n_fft // 2)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]
-    frames = frames[:1 + len(samples) // hop]
     filters = _mel_filters(RATE, n_fft, 40).T.copy()
-    out = np.empty((len(frames), filters.shape[1]), dtype=np.float32)
-    for i in range(0, len(frames), chunk):  # in chunks: an hour of spectra at once is gigabytes
-        spectrum = scipy.fft.rfft(frames[i:i + chunk] * window, axis=1)
+    out = np.empty((1 + len(samples) // hop, filters.shape[1]), dtype=np.float32)
+    for i in range(0, len(out), chunk):
+        frames = _frames(samples, i, min(chunk, len(out) - i), n_fft, hop, gain)
+        spectrum = scipy.fft.rfft(frames * window, axis=1)
         out[i:i + chunk] = (spectrum.real ** 2 + spectrum.imag ** 2) @ filters
     return out
+
+
+def _frames(samples: np.ndarray, first: int, count: int, n_fft: int, hop: int, gain: float) -> np.ndarray:
+    """`count` centred windows from frame `first` on, zeros beyond the recording's ends (as
+    librosa pads)."""
+    start = first * hop - n_fft // 2
+    piece = np.zeros((count - 1) * hop + n_fft, dtype=np.float32)
+    lo, hi = max(start, 0), min(start + len(piece), len(samples))
+    piece[lo - start:hi - start] = samples[lo:hi]
+    if gain != 1.0:
+        piece *= np.float32(gain)
+    return np.lib.stride_tricks.sliding_window_view(piece, n_fft)[::hop]
 
 
 @functools.cache
@@ -541,10 +561,9 @@ def _mixture_scores(features: np.ndarray, labels: np.ndarray, train: np.ndarray,
     from sklearn.mixture import GaussianMixture
 
     scores = np.zeros((len(features), count), dtype=np.float32)
-    scored = labels >= 0  # the voiced frames: nothing else is decided
-    heard = features[scored].astype(np.float64)  # EM in float32 collapses on silent frames
+    scored = np.flatnonzero(labels >= 0)  # the voiced frames: nothing else is decided
     for voice in range(count):
-        x = features[(labels == voice) & train].astype(np.float64)
+        x = features[(labels == voice) & train].astype(np.float64)  # EM in float32 collapses on silent frames
         if len(x) < 50:
             return None
         x = x[::max(1, len(x) // MAX_TRAIN)]
@@ -552,7 +571,10 @@ def _mixture_scores(features: np.ndarray, labels: np.ndarray, train: np.ndarray,
             warnings.simplefilter("ignore")
             mixture = GaussianMixture(min(MIXTURES, max(1, len(x) // 200)), covariance_type="diag",
                                       random_state=0, max_iter=30, reg_covar=1e-3).fit(x)
-        scores[scored, voice] = mixture.score_samples(heard)
+        # A minute of frames at a time: scikit-learn's float64 temporaries for all the
+        # frames of 2 hours at once held 500 MB.
+        for at in np.array_split(scored, max(1, len(scored) // 6000)):
+            scores[at, voice] = mixture.score_samples(features[at].astype(np.float64))
     return scores
 
 
