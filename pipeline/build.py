@@ -204,12 +204,14 @@ def hear(project: Project, folder: Path, site: Site, force: bool = False) -> Hea
     card = load_card(folder)
     before = _stage_stamps(project, card)
     fetched = fetch.run(card, site.download)
-    prepared = prepare.run(card, fetched)
     out = project.transcript_folder(card.slug)
     settings = transcribe_settings(site, card)
+    new_words = force or not transcribe.is_fresh(card, settings, fetched, out)
+    if new_words:
+        transcribe.load_soon(settings, card.language, then=chapters.load_libraries)
+    prepared = prepare.run(card, fetched)
     # New words always need their voices: find those while the words are being heard.
-    ahead = speakers.listen_ahead(card, prepared) \
-        if force or not transcribe.is_fresh(card, settings, fetched, out) else None
+    ahead = speakers.listen_ahead(card, prepared) if new_words else None
     machine = transcribe.run(card, settings, fetched, prepared, out, force)
     voiceprints = voiceprint_registry.project_folder(project.root, site.voiceprints)
     machine = speakers.run(card, prepared, machine, out, voiceprints, ahead)

@@ -15,7 +15,6 @@ it), and the log lines of each task reach the client with the worker's address.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import hashlib
 import logging
@@ -23,6 +22,7 @@ import os
 import secrets
 from pathlib import Path
 
+from pipeline import memory
 from pipeline.config import Site
 from pipeline.errors import PipelineError
 from pipeline.files import write_text
@@ -137,30 +137,9 @@ def hear(root: str, slug: str, site: Site, force: bool):
 
     if site.transcribe.threads == 0:
         site = replace(site, transcribe=replace(site.transcribe, threads=1, workers=1))
-    _keep_freed_memory()
+    memory.keep_freed_for_reuse()
     with _forwarded_logs():
         return build.hear(Project(Path(root)), Path(root) / "media" / slug, site, force)
-
-
-# glibc's mallopt() parameters (malloc.h).
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-
-
-@functools.cache
-def _keep_freed_memory() -> None:
-    """Undo, in a worker, what Dask's nanny does to malloc: it starts workers with
-    MALLOC_TRIM_THRESHOLD_=65536, which also turns off glibc's growing mmap threshold, so
-    every array of the audio, the spectrograms and the decoder's buffers was mapped from the
-    kernel and unmapped again (`make bench`: 18 s of system time against 3 s in threads, the
-    cluster 1.5x slower). Freed memory is kept for reuse instead, up to 256 MB."""
-    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc: the setting means nothing there either
-        return
-    libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest
-    libc.mallopt(M_TRIM_THRESHOLD, 256 << 20)
 
 
 @functools.cache

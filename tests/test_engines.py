@@ -88,6 +88,40 @@ def test_greedy_tokens_match_faster_whisper_float32(checkpoint, short_speech):
     assert [t for s in theirs["segments"] for t in s["tokens"]] == [t for s in ours for t in s.tokens]
 
 
+def test_the_pytorch_encoder_computes_ctranslate2s_encoding(short_speech):
+    """The Whisper encoder put in front of CTranslate2's decoder (encoder.py: bfloat16
+    products where the CPU has the instructions, float32 elsewhere) encodes the audio as
+    CTranslate2's own encoder does, frame for frame, and the decoder hears the same words."""
+    from faster_whisper import WhisperModel
+    from faster_whisper.audio import decode_audio, pad_or_trim
+
+    from pipeline.stages import encoder
+
+    model = WhisperModel(str(_bundled()), device="cpu", compute_type="float32", cpu_threads=1)
+    audio = decode_audio(str(short_speech["wav"]))
+    features = pad_or_trim(model.feature_extractor(audio))
+    ctranslate2s = model.model
+    theirs = np.asarray(model.encode(features))
+    model.model = encoder.TorchEncoded(ctranslate2s, encoder._encoder(_bundled()),
+                                       encoder.has_bfloat16_matrix_units())
+    ours = np.asarray(model.encode(features))
+    assert ours.shape == theirs.shape == (1, 1500, 384)
+    cosine = (ours * theirs).sum(-1) / np.linalg.norm(ours, axis=-1) / np.linalg.norm(theirs, axis=-1)
+    assert cosine.min() >= 0.98, f"the least alike frame: cosine {cosine.min():.4f}"
+
+    def heard() -> str:
+        segments, _ = model.transcribe(audio, language="en", beam_size=1, vad_filter=False,
+                                       condition_on_previous_text=False)
+        return " ".join(s.text for s in segments)
+
+    by_pytorch = heard()
+    model.model = ctranslate2s
+    by_ctranslate2 = heard()
+    said = " ".join(t["text"] for t in SHORT_TURNS)
+    assert wer.recall(by_ctranslate2, by_pytorch) >= 0.9, (by_ctranslate2, by_pytorch)
+    assert wer.recall(said, by_pytorch) >= wer.recall(said, by_ctranslate2) - 0.1
+
+
 def test_converter_refuses_what_it_cannot_read(tmp_path):
     with pytest.raises(TranscribeError, match="no model.bin"):
         convert.convert(tmp_path, tmp_path / "out.pt")

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import zlib
 from collections import Counter
@@ -36,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import audio as wav
-from pipeline import languages
+from pipeline import languages, memory
 from pipeline.audio import SAMPLE_RATE
 from pipeline.config import Card, TranscribeSettings
 from pipeline.errors import MediaError, TranscribeError
@@ -88,6 +89,7 @@ def run(card: Card, settings: TranscribeSettings, fetched: Fetched, prepared: Pr
     settings = resolved(settings, card.language)
     log.info("%s: transcribing %.0f s of audio with %s", card.slug, prepared.duration, settings.model)
     transcript = transcribe(prepared.audio, settings, card.language, label=card.slug)
+    memory.give_back_freed()  # the decoder's buffers: the voices of the recording come next
     if not transcript.segments:
         log.warning("%s: no speech found in %s; the post will say so", card.slug, fetched.path.name)
     write_json(path, transcript.to_dict())
@@ -104,6 +106,24 @@ def is_fresh(card: Card, settings: TranscribeSettings, fetched: Fetched, out: Pa
     """Whether the machine's transcript is there and made from this source with these settings."""
     key = stage_key(out, fetched.sha256, card.language, settings)
     return Stamps(out).is_fresh("transcribe", key, [out / MACHINE_TRANSCRIPT])
+
+
+def load_soon(settings: TranscribeSettings, language: str, then=None) -> None:
+    """Start loading the model in a thread of its own (a daemon: a publish that stops does
+    not wait for it), and then run `then` (the later stages' own loading); transcribe() then
+    finds it loaded. publish calls it before prepare, whose ffmpeg leaves a core idle: the
+    imports and the model cost 2 s on 2 cores."""
+    settings = resolved(settings, language)
+
+    def load() -> None:
+        try:
+            engines.load(settings)
+            if then:
+                then()
+        except Exception as e:  # they load again when used, and say what is wrong
+            log.debug("loading %s ahead failed: %s", settings.model, e)
+
+    threading.Thread(target=load, name="model-loading", daemon=True).start()
 
 
 def resolved(settings: TranscribeSettings, language: str) -> TranscribeSettings:
@@ -281,14 +301,13 @@ def _decode_again(engine, samples: np.ndarray, failed: dict[int, list[str]],
     a row stayed missing)."""
     safer = replace(SAFER, hint=first.hint)
     short = {i: group_clips(inside[i], SAFER_CLIP) for i in failed}
-    batched = [i for i, problems in failed.items() if "loop" not in problems]
-    pieces = engine.decode(samples, [c for i in batched for c in short[i]],
-                           replace(first, batch_size=max(first.batch_size, 2), hint=None), language) if batched else []
-    by_piece = _assign(pieces, [c for i in batched for c in short[i]]) if batched else []
-    again, at = {}, 0
-    for i in batched:
-        again[i] = [s for k in range(len(short[i])) for s in by_piece[at + k]]
-        at += len(short[i])
+    batched = [(i, clip) for i, problems in failed.items() if "loop" not in problems for clip in short[i]]
+    again: dict[int, list[Segment]] = {i: [] for i, _ in batched}
+    if batched:
+        clips = [clip for _, clip in batched]
+        pieces = engine.decode(samples, clips, replace(first, batch_size=max(first.batch_size, 2), hint=None), language)
+        for (i, _), segments in zip(batched, _assign(pieces, clips)):
+            again[i] += segments
     return [again[i] if i in again else engine.decode(samples, short[i], safer, language) for i in failed]
 
 
