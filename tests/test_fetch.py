@@ -5,7 +5,10 @@ import functools
 import http.server
 import json
 import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +184,38 @@ def test_a_slow_source_does_not_hold_up_the_others(project, short_speech, run_cl
     assert result.exit_code == 1
     assert "FAILED stalled" in result.stderr and "slower than 1000 bytes a second" in result.stderr
     assert (project / "site" / "local" / "index.html").exists()
+
+
+def _gone(pid: int, seconds: float = 10.0) -> bool:
+    """Whether process `pid` has ended (or is a zombie) within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/status").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if "\nState:\tZ" in state:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_download_child_ends_with_publish_and_never_outlives_it():
+    """yt-dlp runs in a child tied to publish (pipeline.children): killed with it, and not
+    started at all when publish died before the child could be tied (an orphan download
+    once went on writing into the folder the next publish had just cleared)."""
+    orphan = subprocess.run([sys.executable, "-m", "pipeline.children", "1", "yt_dlp", "--version"],
+                            capture_output=True, text=True, timeout=60)
+    assert (orphan.returncode, orphan.stdout) == (1, "")
+    publish = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, time\n"
+         "from pipeline.children import tied_python\n"
+         "child = subprocess.Popen(tied_python('http.server', ['--bind', '127.0.0.1', '0']))\n"
+         "print(child.pid, flush=True)\n"
+         "time.sleep(120)"], stdout=subprocess.PIPE, text=True)
+    child = int(publish.stdout.readline())
+    time.sleep(1.0)  # the child is serving by now
+    assert not _gone(child, 0.1)
+    publish.kill()
+    publish.wait(timeout=30)
+    assert _gone(child), "the child outlived the publish that started it"
