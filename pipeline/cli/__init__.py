@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from pipeline.cli import cite, convert, edit, export, new, publish, search, serve, status
+from pipeline.cli.exits import exit_now
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,10 +47,15 @@ def main() -> None:
     says "Aborted!" and exits 1, which scripts cannot tell from a failure)."""
     try:
         code = cli.main(prog_name="pipeline", standalone_mode=False)
+    except SystemExit as e:  # a command's own sys.exit(code)
+        code = e.code
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("\nInterrupted.", err=True)
         sys.exit(130)
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
-    sys.exit(code if isinstance(code, int) else 0)
+    if isinstance(code, str):  # as sys.exit("message") does
+        click.echo(code, err=True)
+        code = 1
+    exit_now(code if isinstance(code, int) else 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shlex
 import shutil
@@ -11,6 +10,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import click
+
+from pipeline.cli.exits import exit_now
 
 
 @click.command("publish")
@@ -39,10 +40,10 @@ def command(project, slugs: tuple[str, ...], force: bool, jobs: int, scheduler: 
         click.echo(f"Interrupted while {stop.doing}: nothing half-written was kept. "
                    f"Finished before that: {', '.join(stop.report.published) or 'none'}. "
                    "Run publish again to continue.", err=True)
-        _exit_now(130)
+        exit_now(130)
     except KeyboardInterrupt:  # before the work began (reading the settings, the lock)
         click.echo("Interrupted before anything was published. Run publish again.", err=True)
-        _exit_now(130)
+        exit_now(130)
     for slug, message in report.failed.items():
         click.echo(f"FAILED {slug}: {message}", err=True)
     click.echo(summary(report, preview(project)), err=True)
@@ -95,13 +96,3 @@ def _short(path: Path) -> str:
     relative = os.path.relpath(path)
     return shlex.quote(relative if not relative.startswith("..") else str(path))
 
-
-def _exit_now(code: int) -> None:
-    """Exit without the interpreter's shutdown: after Ctrl-C, interviews publishing at the same
-    time may still be decoding (their outputs are written atomically, so nothing is lost), and
-    a Ctrl-C during `import torch` made torch's exit handlers kill the process with SIGINT
-    instead of our exit code."""
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
