@@ -401,7 +401,7 @@ def _long_publish_row(ctx: Context, model: str) -> dict:
     long_wav = _four_times(ctx)
     result = repeated(lambda: _whole_process(run_child(["publish-new", str(long_wav), str(ctx.folder), model])), 1)
     duration = 4 * ctx.duration
-    return {"section": "models", "name": f"{model}: publish a new {duration / 3600:.0f}-hour interview, end to end",
+    return {"section": "models", "name": f"{model}: publish a new {duration / 60:.0f}-minute interview, end to end",
             "audio_s": round(duration, 1), "wall_s": result["wall_s"], "cpu_s": result["cpu_s"],
             "rtf": round(duration / result["wall_s"], 1), "rss_mb": result["rss_mb"],
             **score(" ".join([ctx.reference] * 4), result["text"]), **timing(result)}
