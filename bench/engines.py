@@ -128,8 +128,10 @@ def busy_cpu_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-# A run during which other processes used more than this share of one core is flagged busy.
+# A run during which other processes used more than this share of one core is flagged busy;
+# runs shorter than SHORTEST_JUDGED seconds are not judged.
 OTHERS_AT_MOST = 0.2
+SHORTEST_JUDGED = 1.0
 
 
 def repeated(measure, repeats: int) -> dict:
@@ -146,7 +148,8 @@ def repeated(measure, repeats: int) -> dict:
         runs.append(measure())
         wall = time.monotonic() - started
         loads.append((before, load_average()))
-        if "cpu_s" in runs[-1] and busy_before:
+        # /proc/stat counts in hundredths of a second: too coarse to judge a shorter run.
+        if "cpu_s" in runs[-1] and busy_before and wall >= SHORTEST_JUDGED:
             others.append(max(0.0, busy_cpu_seconds() - busy_before - runs[-1]["cpu_s"]) / wall)
     best = min(runs, key=lambda r: r["wall_s"])
     result = {**best, "wall_median": round(statistics.median(r["wall_s"] for r in runs), 2),

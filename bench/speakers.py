@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import conversation, diarization, recordings
-from bench.engines import table
+from bench.engines import REPEATS, repeated, table
 from bench.interview import make_interview
 from bench.synth import load_script, synthesize_interview
 from pipeline.config import Card, TranscribeSettings
@@ -49,7 +49,8 @@ SCRIPTS = ROOT / "tests" / "scripts"
 SAMPLE = ROOT / "media" / "council-leader-blogging"
 COLUMNS = [("name", "", 46), ("audio_s", "audio s", 8), ("right", "right %", 8), ("cover", "cover %", 8),
            ("der", "DER %", 7), ("der_collar", "DER±.25", 8), ("cpu_s", "cpu s", 7), ("wall_s", "wall s", 7),
-           ("cpu_rtf", "x cpu", 7), ("voices", "voices", 7)]
+           ("cpu_rtf", "x cpu", 7), ("voices", "voices", 7), ("wall_median", "median", 7), ("runs", "runs", 5),
+           ("others", "others", 7), ("busy", "busy", 5), ("load", "load before>after", 24)]
 
 
 @dataclass
@@ -142,6 +143,8 @@ def measure(case: Case) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.speakers", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1.5-minute conversations, a 3-minute interview")
+    parser.add_argument("--repeats", type=int, default=REPEATS,
+                        help=f"runs of the timing row, the stage's cost (default {REPEATS}; the fastest is the figure)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     from pipeline.audio import read_samples
     from pipeline.stages.voices import find_voices
@@ -153,10 +156,12 @@ def main(argv: list[str] | None = None) -> dict:
     find_voices(read_samples(todo[0].wav)[:16000 * 20], 2)  # the encoder and libraries loaded outside the timings
     started, rows = time.monotonic(), []
     for case in todo:
-        rows.append(measure(case))
+        # The scores do not change from run to run; the cost is a timing row, run --repeats
+        # times (load and others' CPU with every row, as bench.engines does).
+        rows.append(repeated(lambda: measure(case), args.repeats if case.section == "cost" else 1))
         print(table([dict(rows[-1])], COLUMNS), file=sys.stderr, flush=True)
     cost = rows[-1]
-    rows.append({"section": "cost", "name": "  the stage per 30 minutes of audio",
+    rows.append({"section": "cost", "name": "  per 30 minutes of audio (the fastest run)",
                  "cpu_s": round(cost["cpu_s"] * 1800 / cost["audio_s"], 2),
                  "wall_s": round(cost["wall_s"] * 1800 / cost["audio_s"], 2)})
     out = OUT / f"speakers{'-quick' if args.quick else ''}.json"
@@ -164,8 +169,12 @@ def main(argv: list[str] | None = None) -> dict:
                "seconds": round(time.monotonic() - started, 1), "rows": rows}
     out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     print(table(rows, COLUMNS))
-    print(f"\n(load average {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} shared cores; "
-          f"results in {out})")
+    busy = [r["name"].strip() for r in rows if r.get("busy")]
+    judged = any("others" in r for r in rows)
+    state = "BUSY during " + ", ".join(busy) if busy else "idle" if judged else "not judged (every run under 1 s)"
+    print(f"\nmachine: {state} (a run is busy when other processes used more than 0.2 of a core); load "
+          f"average {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores at the end; "
+          f"results in {out}")
     return results
 
 
