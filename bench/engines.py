@@ -13,9 +13,11 @@ Sections run in the order of SECTIONS; each takes the Context and returns table 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -148,9 +150,8 @@ def repeated(measure, repeats: int) -> dict:
         runs.append(measure())
         wall = time.monotonic() - started
         loads.append((before, load_average()))
-        # /proc/stat counts in hundredths of a second: too coarse to judge a shorter run.
-        if "cpu_s" in runs[-1] and busy_before and wall >= SHORTEST_JUDGED:
-            others.append(max(0.0, busy_cpu_seconds() - busy_before - runs[-1]["cpu_s"]) / wall)
+        if "cpu_s" in runs[-1] and (share := _others_share(busy_before, runs[-1]["cpu_s"], wall)) is not None:
+            others.append(share)
     best = min(runs, key=lambda r: r["wall_s"])
     result = {**best, "wall_median": round(statistics.median(r["wall_s"] for r in runs), 2),
               "runs": len(runs), "load": " ".join(f"{a:.1f}>{b:.1f}" for a, b in loads),
@@ -159,6 +160,31 @@ def repeated(measure, repeats: int) -> dict:
         result["others"] = round(max(others), 2)
         result["busy"] = "BUSY" if max(others) > OTHERS_AT_MOST else ""
     return result
+
+
+def _others_share(busy_before: float, own_cpu: float, wall: float) -> float | None:
+    """The share of one core other processes used over `wall` seconds (all busy CPU since
+    busy_before less `own_cpu`); None when it cannot be judged: no /proc/stat, or a run
+    shorter than SHORTEST_JUDGED (/proc/stat counts hundredths of a second)."""
+    if not busy_before or wall < SHORTEST_JUDGED:
+        return None
+    return max(0.0, busy_cpu_seconds() - busy_before - own_cpu) / wall
+
+
+@contextlib.contextmanager
+def others_watched(result: dict):
+    """Around in-process timings: put into `result` the share of a core other processes used
+    meanwhile ('others') and 'busy' above OTHERS_AT_MOST (this process's CPU, and its waited-
+    for children's, are its own)."""
+    def own() -> float:
+        return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                     resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+    busy_before, own_before, started = busy_cpu_seconds(), own(), time.monotonic()
+    yield result
+    share = _others_share(busy_before, own() - own_before, time.monotonic() - started)
+    if share is not None:
+        result.update(others=round(share, 2), busy="BUSY" if share > OTHERS_AT_MOST else "")
 
 
 def measured(ctx: "Context", args: list[str], env: dict | None = None) -> dict:

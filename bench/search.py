@@ -29,6 +29,7 @@ from types import SimpleNamespace
 from typing import Iterator
 
 from bench.browser import chromium
+from bench.engines import others_watched
 from pipeline.config import Card, Site
 from pipeline.model import Chapter, Segment, Transcript, Word
 from pipeline.project import Project
@@ -294,15 +295,16 @@ def _queries(archive: Archive, rng: random.Random, count: int) -> dict[str, list
 def _latencies(path: Path, items: list) -> dict:
     """Wall time, and CPU time: on a shared, loaded machine the CPU time is what an idle one
     would take (the database is in the page cache after the warm-up)."""
-    wall, cpu, hits = [], [], 0
-    for query, filters in items:
-        started, started_cpu = time.perf_counter(), time.process_time()
-        hits += bool(search(path, query, filters, limit=20).hits)
-        wall.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - started_cpu) * 1000)
+    wall, cpu, hits, watched = [], [], 0, {}
+    with others_watched(watched):
+        for query, filters in items:
+            started, started_cpu = time.perf_counter(), time.process_time()
+            hits += bool(search(path, query, filters, limit=20).hits)
+            wall.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - started_cpu) * 1000)
     return {"p50": _percentile(wall, 50), "p95": _percentile(wall, 95), "max": round(max(wall), 1),
             "cpu_p50": _percentile(cpu, 50), "cpu_p95": _percentile(cpu, 95),
-            "with_hits": f"{hits}/{len(items)}"}
+            "with_hits": f"{hits}/{len(items)}", **watched}
 
 
 def _percentile(values: list[float], percent: int) -> float:
@@ -326,8 +328,9 @@ def report(result: dict) -> str:
     for kind, n in result["latency_ms"].items():
         verdict = "  ok" if n["p95"] < goal else \
             "  ok on CPU time (the machine is busy)" if n["cpu_p95"] < goal else "  OVER GOAL"
+        others = f"  others {n['others']:.2f} core{' BUSY' if n.get('busy') else ''}" if "others" in n else ""
         lines.append(f"    {kind:<26} {n['p50']:>9} {n['p95']:>7} {n['max']:>7}   {n['cpu_p50']:>8} "
-                     f"{n['cpu_p95']:>7}  hits {n['with_hits']}{verdict}")
+                     f"{n['cpu_p95']:>7}  hits {n['with_hits']}{verdict}{others}")
     lines.append(f"  goal: p95 < {goal:.0f} ms for every kind (a query in more than "
                  f"{result['common_turns']:,} turns is listed newest first, not ranked)")
     if site := result.get("site_index"):
