@@ -13,11 +13,9 @@ Sections run in the order of SECTIONS; each takes the Context and returns table 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -29,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.machine import OTHERS_AT_MOST, busy_cpu_seconds, others_share
 from bench.wer import lost_at, right_and_wrong, score
 from pipeline import audio
 from pipeline.config import TranscribeSettings
@@ -119,23 +118,6 @@ def _loads() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def busy_cpu_seconds() -> float:
-    """CPU seconds the whole machine has spent busy since boot (/proc/stat), or 0 where
-    there is no /proc."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    except OSError:
-        return 0.0
-    user, nice, system, idle, iowait, irq, softirq, steal = (int(x) for x in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-# A run during which other processes used more than this share of one core is flagged busy;
-# runs shorter than SHORTEST_JUDGED seconds are not judged.
-OTHERS_AT_MOST = 0.2
-SHORTEST_JUDGED = 1.0
-
-
 def repeated(measure, repeats: int) -> dict:
     """Run `measure()` (a dict with wall_s, and cpu_s when it measured a process) `repeats`
     times; the fastest run's dict, with the median wall time, the number of runs, the load
@@ -150,7 +132,7 @@ def repeated(measure, repeats: int) -> dict:
         runs.append(measure())
         wall = time.monotonic() - started
         loads.append((before, load_average()))
-        if "cpu_s" in runs[-1] and (share := _others_share(busy_before, runs[-1]["cpu_s"], wall)) is not None:
+        if "cpu_s" in runs[-1] and (share := others_share(busy_before, runs[-1]["cpu_s"], wall)) is not None:
             others.append(share)
     best = min(runs, key=lambda r: r["wall_s"])
     result = {**best, "wall_median": round(statistics.median(r["wall_s"] for r in runs), 2),
@@ -160,31 +142,6 @@ def repeated(measure, repeats: int) -> dict:
         result["others"] = round(max(others), 2)
         result["busy"] = "BUSY" if max(others) > OTHERS_AT_MOST else ""
     return result
-
-
-def _others_share(busy_before: float, own_cpu: float, wall: float) -> float | None:
-    """The share of one core other processes used over `wall` seconds (all busy CPU since
-    busy_before less `own_cpu`); None when it cannot be judged: no /proc/stat, or a run
-    shorter than SHORTEST_JUDGED (/proc/stat counts hundredths of a second)."""
-    if not busy_before or wall < SHORTEST_JUDGED:
-        return None
-    return max(0.0, busy_cpu_seconds() - busy_before - own_cpu) / wall
-
-
-@contextlib.contextmanager
-def others_watched(result: dict):
-    """Around in-process timings: put into `result` the share of a core other processes used
-    meanwhile ('others') and 'busy' above OTHERS_AT_MOST (this process's CPU, and its waited-
-    for children's, are its own)."""
-    def own() -> float:
-        return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
-                                                     resource.getrusage(resource.RUSAGE_CHILDREN)))
-
-    busy_before, own_before, started = busy_cpu_seconds(), own(), time.monotonic()
-    yield result
-    share = _others_share(busy_before, own() - own_before, time.monotonic() - started)
-    if share is not None:
-        result.update(others=round(share, 2), busy="BUSY" if share > OTHERS_AT_MOST else "")
 
 
 def measured(ctx: "Context", args: list[str], env: dict | None = None) -> dict:

@@ -29,7 +29,7 @@ from types import SimpleNamespace
 from typing import Iterator
 
 from bench.browser import chromium
-from bench.engines import others_watched
+from bench.machine import others_watched
 from pipeline.config import Card, Site
 from pipeline.model import Chapter, Segment, Transcript, Word
 from pipeline.project import Project
