@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import http_server, write_card
+from pipeline.children import tied
 from pipeline.config import DownloadSettings, load_card
 from pipeline.errors import FetchError
 from pipeline.files import sha256_file
@@ -200,17 +201,19 @@ def _gone(pid: int, seconds: float = 10.0) -> bool:
     return False
 
 
-def test_the_download_child_ends_with_publish_and_never_outlives_it():
-    """yt-dlp runs in a child tied to publish (pipeline.children): killed with it, and not
+def test_a_child_ends_with_publish_and_never_outlives_it():
+    """ffmpeg and yt-dlp run tied to publish (pipeline.children): killed with it, and not
     started at all when publish died before the child could be tied (an orphan download
     once went on writing into the folder the next publish had just cleared)."""
-    orphan = subprocess.run([sys.executable, "-m", "pipeline.children", "1", "yt_dlp", "--version"],
+    orphan = subprocess.run([sys.executable, "-m", "pipeline.children", "1", sys.executable, "-c", "print('ran')"],
                             capture_output=True, text=True, timeout=60)
     assert (orphan.returncode, orphan.stdout) == (1, "")
+    missing = subprocess.run(tied(["no-such-program-here"]), capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 127 and "no-such-program-here: cannot run it" in missing.stderr
     publish = subprocess.Popen(
-        [sys.executable, "-c", "import subprocess, time\n"
-         "from pipeline.children import tied_python\n"
-         "child = subprocess.Popen(tied_python('http.server', ['--bind', '127.0.0.1', '0']))\n"
+        [sys.executable, "-c", "import subprocess, sys, time\n"
+         "from pipeline.children import tied\n"
+         "child = subprocess.Popen(tied([sys.executable, '-m', 'http.server', '--bind', '127.0.0.1', '0']))\n"
          "print(child.pid, flush=True)\n"
          "time.sleep(120)"], stdout=subprocess.PIPE, text=True)
     child = int(publish.stdout.readline())

@@ -16,13 +16,14 @@ import logging
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pipeline.children import tied_python
+from pipeline.children import tied
 from pipeline.config import Card, DownloadSettings
 from pipeline.errors import FetchError
 from pipeline.files import read_json, sha256_text, write_json
@@ -204,7 +205,7 @@ def _run_yt_dlp(card: Card, scratch: Path, limits: DownloadSettings, extra: list
             *(["--load-info-json", str(load)] if load else ["--", card.source])]
     out, err = scratch / ".yt-dlp.out", scratch / ".yt-dlp.err"
     with open(out, "w") as stdout, open(err, "w") as stderr:
-        child = subprocess.Popen(tied_python("yt_dlp", args),
+        child = subprocess.Popen(tied([sys.executable, "-m", "yt_dlp", *args]),
                                  stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL)
         try:
             _watch(card, child, scratch, limits)
@@ -351,9 +352,9 @@ def _atom_entries(url: str) -> tuple[str, list[Entry]] | None:
 
 def _yt_dlp_json(url: str, options: list[str], seconds: int) -> dict:
     try:
-        done = subprocess.run(tied_python("yt_dlp", ["--ignore-config", "--quiet", "--no-warnings",
-                                                     "--dump-single-json", "--socket-timeout", "20",
-                                                     *options, "--", url]),
+        done = subprocess.run(tied([sys.executable, "-m", "yt_dlp", "--ignore-config", "--quiet",
+                                    "--no-warnings", "--dump-single-json", "--socket-timeout", "20",
+                                    *options, "--", url]),
                               capture_output=True, text=True, timeout=seconds)
     except subprocess.TimeoutExpired:
         raise FetchError(f"{url} did not answer within {seconds} s; check it opens in a browser") from None
