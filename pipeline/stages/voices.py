@@ -185,7 +185,7 @@ def voiced_frames(samples: np.ndarray, mode: int = VAD_MODE) -> np.ndarray:
     return _fill_gaps(flags, MAX_FILL)
 
 
-def _pcm_frames(samples: np.ndarray, size: int, per_piece: int = 60_000):
+def _pcm_frames(samples: np.ndarray, size: int, per_piece: int = 6_000):
     """The recording's whole frames of `size` samples as 16-bit PCM bytes, converted a minute
     at a time (at once, the copies of 2 hours held 1.4 GB)."""
     whole = len(samples) // size * size
