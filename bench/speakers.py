@@ -38,6 +38,7 @@ from pathlib import Path
 
 from bench import conversation, diarization, recordings
 from bench.engines import REPEATS, repeated, table
+from bench.machine import OTHERS_AT_MOST, SHORTEST_JUDGED
 from bench.interview import make_interview
 from bench.synth import load_script, synthesize_interview
 from pipeline.config import Card, TranscribeSettings
@@ -171,8 +172,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(table(rows, COLUMNS))
     busy = [r["name"].strip() for r in rows if r.get("busy")]
     judged = any("others" in r for r in rows)
-    state = "BUSY during " + ", ".join(busy) if busy else "idle" if judged else "not judged (every run under 1 s)"
-    print(f"\nmachine: {state} (a run is busy when other processes used more than 0.2 of a core); load "
+    state = "BUSY during " + ", ".join(busy) if busy else "idle" if judged else \
+        f"not judged (every run under {SHORTEST_JUDGED:g} s)"
+    print(f"\nmachine: {state} (a run is busy when other processes used more than {OTHERS_AT_MOST} of a core); load "
           f"average {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores at the end; "
           f"results in {out}")
     return results
