@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from bench import reader
 from bench.reader import SLUG, PLAYER_IN_VIEW, first_screen, player_in_view_while_scrolling, \
@@ -106,12 +107,14 @@ def test_the_playing_player_stays_in_view(open_page, viewport):
     assert player_in_view_while_scrolling(page) == [True] * 10
     if viewport is PHONE:
         bar = page.locator(".player-bar")
-        assert bar.get_by_role("button", name="Pause").is_visible()
+        # The label follows the video's play and pause events, which come after the call:
+        # expect() waits for it (up to 5 s) where is_visible() looked once, too soon.
+        expect(bar.get_by_role("button", name="Pause")).to_be_visible()
         page.wait_for_function("document.querySelector('.now-time').textContent !== '0:00'")
         screenshot(page, "pinned")
         bar.get_by_role("button", name="Pause").click()
         assert page.evaluate("document.getElementById('player').paused")
-        assert bar.get_by_role("button", name="Play").is_visible()
+        expect(bar.get_by_role("button", name="Play")).to_be_visible()
 
 
 def test_chapters_never_push_the_player_away(open_page, project):
