@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipeline.audio import SAMPLE_RATE as RATE
+from pipeline.stages.mixture import DiagonalMixture
 
 log = logging.getLogger(__name__)
 
@@ -555,11 +556,9 @@ def cepstra(mel: np.ndarray, voiced: np.ndarray) -> np.ndarray:
 
 
 def _mixture_scores(features: np.ndarray, labels: np.ndarray, train: np.ndarray, count: int) -> np.ndarray | None:
-    """Log-likelihood of every frame under each voice's Gaussian mixture (scikit-learn's EM,
-    diagonal covariances), each trained on that voice's sure frames; None when a voice has
-    too few of them to model."""
-    from sklearn.mixture import GaussianMixture
-
+    """Log-likelihood of every frame under each voice's Gaussian mixture (EM, diagonal
+    covariances: mixture.py), each trained on that voice's sure frames; None when a voice
+    has too few of them to model."""
     scores = np.zeros((len(features), count), dtype=np.float32)
     scored = np.flatnonzero(labels >= 0)  # the voiced frames: nothing else is decided
     for voice in range(count):
@@ -567,12 +566,9 @@ def _mixture_scores(features: np.ndarray, labels: np.ndarray, train: np.ndarray,
         if len(x) < 50:
             return None
         x = x[::max(1, len(x) // MAX_TRAIN)]
-        with warnings.catch_warnings():  # "did not converge" on tiny voices: the fit is still usable
-            warnings.simplefilter("ignore")
-            mixture = GaussianMixture(min(MIXTURES, max(1, len(x) // 200)), covariance_type="diag",
-                                      random_state=0, max_iter=30, reg_covar=1e-3).fit(x)
-        # A minute of frames at a time: scikit-learn's float64 temporaries for all the
-        # frames of 2 hours at once held 500 MB.
+        mixture = DiagonalMixture(min(MIXTURES, max(1, len(x) // 200)), max_iter=30, reg_covar=1e-3).fit(x)
+        # A minute of frames at a time: float64 temporaries for all the frames of 2 hours at
+        # once held 500 MB.
         for at in np.array_split(scored, max(1, len(scored) // 6000)):
             scores[at, voice] = mixture.score_samples(features[at].astype(np.float64))
     return scores
