@@ -335,3 +335,24 @@ def test_no_speech_means_no_chapters(tmp_path):
     from pipeline.model import Transcript
 
     assert chapters.find(Transcript("en", 12.0, "faster-whisper", "tiny.en")) == []
+
+
+def test_tfidf_is_scikit_learns(topics_transcripts):
+    """chapters' TF-IDF gives TfidfVectorizer(sublinear_tf=True)'s numbers (without its
+    1.2 s import), and the stop words are scikit-learn's list."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+    from pipeline.stages.sentences import content_words, english_stop_words
+
+    assert english_stop_words() == ENGLISH_STOP_WORDS
+    sents = [s.text for s in sentences(topics_transcripts["labelled"])]
+    texts, theme = [" ".join(sents[i:i + 4]) for i in range(0, len(sents), 4)], {"bee", "hive"}
+    ours = chapters._tfidf(texts, sents, theme)
+    vectorizer = TfidfVectorizer(analyzer=lambda t: [w for w in content_words(t) if w not in theme],
+                                 sublinear_tf=True).fit(sents)
+    theirs = vectorizer.transform(texts).toarray()
+    vocabulary = vectorizer.vocabulary_
+    assert len(ours) == len(texts) and any(ours)
+    for row, expected in zip(ours, theirs):
+        assert set(row) == {w for w, i in vocabulary.items() if expected[i]}
+        assert all(abs(v - expected[vocabulary[w]]) < 1e-12 for w, v in row.items())

@@ -8,9 +8,11 @@ work on sentences rebuilt from the words, each sentence by one speaker.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import re
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pipeline.model import Transcript, Word
 
@@ -105,10 +107,21 @@ _stemmers = threading.local()
 
 def content_words(text: str) -> list[str]:
     """Stemmed words that can carry a topic: no stop words, fillers or very short words."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
+    stop_words = english_stop_words()
     return [stem(w) for w in re.findall(r"[a-z]+", text.lower().replace("'", ""))
-            if len(w) > 2 and w not in ENGLISH_STOP_WORDS and w not in _FILLERS]
+            if len(w) > 2 and w not in stop_words and w not in _FILLERS]
+
+
+@functools.cache
+def english_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words, read from the module that holds them: importing the
+    package for them (sklearn.feature_extraction) cost a publish 1.2 s, for a list of words."""
+    package = Path(importlib.util.find_spec("sklearn").origin).parent  # found, not imported
+    spec = importlib.util.spec_from_file_location("sklearn_stop_words",
+                                                  package / "feature_extraction" / "_stop_words.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.ENGLISH_STOP_WORDS
 
 
 def interviewer_of(sents: list[Sentence], named: str = "") -> str | None:
