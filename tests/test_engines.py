@@ -122,6 +122,30 @@ def test_the_pytorch_encoder_computes_ctranslate2s_encoding(short_speech):
     assert wer.recall(said, by_pytorch) >= wer.recall(said, by_ctranslate2) - 0.1
 
 
+def test_our_audio_encoder_is_openai_whispers(short_speech):
+    """audio_encoder.py (written out so that a publish need not import openai-whisper) holds
+    the same weights under the same names, and computes the very same encoding."""
+    import torch
+    from faster_whisper import WhisperModel
+    from faster_whisper.audio import decode_audio, pad_or_trim
+    from whisper.model import AudioEncoder
+
+    from pipeline.stages import encoder
+
+    ours = encoder._encoder(_bundled())
+    theirs = AudioEncoder(80, 1500, 384, 6, 4)
+    theirs.load_state_dict(ours.state_dict())  # strict: every name matches, none is left over
+    features = pad_or_trim(WhisperModel(str(_bundled()), device="cpu", cpu_threads=1)
+                           .feature_extractor(decode_audio(str(short_speech["wav"]))))
+    mel = torch.from_numpy(features)[None]
+    for bfloat16 in (False, True):
+        def encoded(module):
+            return encoder.TorchEncoded(None, module.eval(), bfloat16)._forward(mel)
+
+        with torch.inference_mode():
+            assert torch.equal(encoded(ours), encoded(theirs))
+
+
 def test_converter_refuses_what_it_cannot_read(tmp_path):
     with pytest.raises(TranscribeError, match="no model.bin"):
         convert.convert(tmp_path, tmp_path / "out.pt")

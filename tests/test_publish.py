@@ -164,3 +164,20 @@ def test_unknown_slug_and_bad_usage(project, run_cli):
     assert usage.exit_code == 2 and "lower-case letters" in usage.output
     scheme = run_cli(project, "new", "ok-slug", "--source", "javascript:alert(1)")
     assert scheme.exit_code == 2 and "only http and https" in scheme.output
+
+
+def test_a_publish_imports_neither_scikit_learn_nor_pandas(short_speech, tmp_path):
+    """scikit-learn (with the scipy.stats and pandas it imports) cost a new publish 1.2 s
+    while the recogniser loaded, and sqlite-utils' pandas 0.15 s more: voices, chapters,
+    quotes and search do without them."""
+    import subprocess
+    import sys
+
+    add_interview(tmp_path, "two-voices", short_speech["mp3"], interviewer="Ann", guests=["Bob"])
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "pipeline", "-C", str(tmp_path),
+                           "-q", "publish"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert {"pipeline.stages.voices", "pipeline.stages.chapters", "pipeline.stages.quotes"} <= imported  # they ran
+    assert not {m for m in imported if m.split(".")[0] in ("sklearn", "pandas") or m == "scipy.stats"}
+    assert (tmp_path / "site" / "two-voices" / "index.html").is_file()

@@ -90,30 +90,38 @@ class TorchEncoded:
         return encoder.ln_post(x)
 
 
-def attach(whisper_model, folder: str) -> bool:
-    """Give a faster-whisper WhisperModel the PyTorch encoder when wanted() and the model at
-    `folder` can be read; True when it has it."""
+def build(folder: str) -> TorchEncoded | None:
+    """The PyTorch encoder for the model at `folder` when wanted() and its weights can be
+    read, else None; `around` it goes with attach(). Apart from the model, so that it is
+    built (PyTorch imported: 1 s) while CTranslate2 loads the rest."""
     if not wanted() or not (Path(folder) / "model.bin").is_file():
-        return False
+        return None
     try:
         encoder = _encoder(Path(folder))
     except TranscribeError as e:  # quantised weights: CTranslate2's encoder it is
         log.info("the Whisper encoder stays CTranslate2's: %s", e.message)
-        return False
+        return None
     import torch
 
     # One thread per call: each of faster-whisper's workers runs its batch on a core of its
     # own (engines._workers), and two threads per call would only wait for each other.
     torch.set_num_threads(1)
-    whisper_model.model = TorchEncoded(whisper_model.model, encoder, has_bfloat16_matrix_units())
+    return TorchEncoded(None, encoder, has_bfloat16_matrix_units())
+
+
+def attach(whisper_model, built: TorchEncoded | None) -> bool:
+    """Give a faster-whisper WhisperModel the encoder build() made; True when it has one."""
+    if built is None:
+        return False
+    built._model = whisper_model.model
+    whisper_model.model = built
     return True
 
 
 def _encoder(folder: Path):
-    """openai-whisper's AudioEncoder holding the encoder weights of a CTranslate2 folder."""
-    from whisper.model import AudioEncoder
-
+    """Whisper's AudioEncoder holding the encoder weights of a CTranslate2 folder."""
     from pipeline.stages import convert
+    from pipeline.stages.audio_encoder import AudioEncoder
 
     checkpoint = convert.to_openai(convert.read_model_bin(folder / "model.bin"), sides=("encoder",))
     dims = checkpoint["dims"]

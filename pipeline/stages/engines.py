@@ -201,10 +201,20 @@ def _faster(name: str, compute_type: str, threads: int, workers: int) -> FasterW
     from faster_whisper import WhisperModel
 
     path = _faster_path(name)
+    workers, per_worker = _workers(workers, _threads(threads))
+    # The PyTorch encoder (PyTorch's import: 1 s) is made beside CTranslate2's loading, which
+    # lets go of the GIL.
+    with ThreadPoolExecutor(1, thread_name_prefix="encoder") as side:
+        torch_encoder = side.submit(encoder.build, path)
+        model = _whisper_model(WhisperModel, name, path, compute_type, per_worker, workers)
+    encoder.attach(model, torch_encoder.result())
+    return FasterWhisper(model, workers)
+
+
+def _whisper_model(WhisperModel, name: str, path: str, compute_type: str, per_worker: int, workers: int):
     try:
-        workers, per_worker = _workers(workers, _threads(threads))
-        model = WhisperModel(path, device="cpu", compute_type=compute_type,
-                             cpu_threads=per_worker, num_workers=workers)
+        return WhisperModel(path, device="cpu", compute_type=compute_type,
+                            cpu_threads=per_worker, num_workers=workers)
     except Exception as e:  # the engine's loaders raise many kinds; all mean "not usable"
         if Path(path).exists():
             raise TranscribeError(f"The model folder {path} could not be loaded: {e}. It must be a "
@@ -215,8 +225,6 @@ def _faster(name: str, compute_type: str, threads: int, workers: int) -> FasterW
             f"({_why_not_downloaded(e)}). Use one that ships ({_shipped()}); or connect "
             f"to the internet once so faster-whisper downloads '{name}' into its cache; or set "
             "transcribe.model in site.yaml (or the card) to a local CTranslate2 model folder.") from e
-    encoder.attach(model, path)
-    return FasterWhisper(model, workers)
 
 
 def _faster_path(name: str) -> str:

@@ -24,6 +24,7 @@ checked against what the model hears; the glossary goes with every clip as a hin
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import threading
@@ -172,16 +173,19 @@ def transcribe_with_report(audio: Path, settings: TranscribeSettings, language: 
             f"'{settings.model}' only understands English. Leave transcribe.model empty (the "
             "shipped multilingual 'base' is then used), set it to another multilingual model, or "
             "fix the card's language.")
+    started, report = time.monotonic(), Report()
+    duration = _duration(audio, label)
+    # The first window's speech is found (VAD) while the model may still be loading (load_soon).
+    speech = _with_speech(windows(audio, window))
+    found = next(speech, None)
     engine = engines.load(settings)
     if spoken is None and not engine.multilingual:
         spoken = "en"  # an English-only model cannot tell languages apart: it hears English
     hint = engines.hint(settings.glossary)
     first = Decoding(beam_size=settings.beam_size, batch_size=settings.batch_size, hint=hint)
-    started, report = time.monotonic(), Report()
-    duration = _duration(audio, label)
     result = Transcript(language=spoken or language, duration=round(duration, 3),
                         engine=engine.name, model=settings.model)
-    for offset, samples, regions in _with_speech(windows(audio, window)):
+    for offset, samples, regions in itertools.chain([found] if found else [], speech):
         if regions and engine.multilingual and report.detected is None:
             spoken = _language(engine, samples, regions, spoken, label, report)
             result.language = spoken
