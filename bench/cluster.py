@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> dict:
     ordered = sum(times.get(s, 0.0) for s in ("corrections", "export", "chapters", "quotes"))
     result = {"interviews": count, "audio_s": round(audio, 1), "wall_s": rows,
               "runs": {name: timing(run) for name, run in runs.items()},
+              # CPU of the fastest run, the workers' included (reaped children), and the cores
+              # that kept busy: near the machine's count, no way of running can be much faster.
+              "cpu_s": {name: run["cpu_s"] for name, run in runs.items()},
               "ratio_processes_over_threads": round(threads / local, 2), "goal_ratio": 1.15,
               "client_s_per_interview": {"ordered stages": round(ordered / count, 3),
                                          "render": round(times.get("render", 0) / count, 3),
@@ -105,8 +108,9 @@ def main(argv: list[str] | None = None) -> dict:
           f"(load average {loads['before'][0]:.2f} before, {loads['after'][0]:.2f} after)")
     for name, wall in rows.items():
         run = runs[name]
-        print(f"  {name:44s} {wall:7.2f} s  {audio / wall:5.1f}x real time  (fastest of {run['runs']}, "
-              f"median {run['wall_median']} s; others {run.get('others', 0)} core {run.get('busy', '')}; "
+        print(f"  {name:44s} {wall:7.2f} s  {audio / wall:5.1f}x real time  CPU {run['cpu_s']:.1f} s, "
+              f"{run['cpu_s'] / wall:.2f} cores busy  (fastest of {run['runs']}, median "
+              f"{run['wall_median']} s; others {run.get('others', 0)} core {run.get('busy', '')}; "
               f"load {run['load']})")
     print(f"  processes / threads: {result['ratio_processes_over_threads']}x (goal >= 1.15x)")
     print("  the client's own part, per interview: " + ", ".join(
