@@ -92,8 +92,8 @@ class TorchEncoded:
 
 def build(folder: str) -> TorchEncoded | None:
     """The PyTorch encoder for the model at `folder` when wanted() and its weights can be
-    read, else None; `around` it goes with attach(). Apart from the model, so that it is
-    built (PyTorch imported: 1 s) while CTranslate2 loads the rest."""
+    read, else None; attach() puts it in front of the loaded model. Made apart from the
+    model, so that it is built (PyTorch imported: 1 s) while CTranslate2 loads the rest."""
     if not wanted() or not (Path(folder) / "model.bin").is_file():
         return None
     try:
