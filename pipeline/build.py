@@ -114,6 +114,7 @@ def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False,
                 search.publish(project, site, posts, keep=report.failed)
         except KeyboardInterrupt:
             runner.cancel(heard)
+            prepare.stop()  # its ffmpeg commands, the page's media in the background among them
             busy = [f.name for f in folders if f.name in runner.working]
             raise Interrupted(f"working on {', '.join(busy)}" if busy else doing or "starting",
                               report) from None
@@ -209,12 +210,14 @@ def hear(project: Project, folder: Path, site: Site, force: bool = False) -> Hea
     new_words = force or not transcribe.is_fresh(card, settings, fetched, out)
     if new_words:
         transcribe.load_soon(settings, card.language, then=chapters.load_libraries)
-    prepared = prepare.run(card, fetched)
+    # The page's media are made while the words are heard (they need only audio.wav).
+    prepared, page_media = prepare.begin(card, fetched)
     # New words always need their voices: find those while the words are being heard.
     ahead = speakers.listen_ahead(card, prepared) if new_words else None
     machine = transcribe.run(card, settings, fetched, prepared, out, force)
     voiceprints = voiceprint_registry.project_folder(project.root, site.voiceprints)
     machine = speakers.run(card, prepared, machine, out, voiceprints, ahead)
+    page_media()
     return Heard(card, fetched, prepared, out, machine, before, voiceprints)
 
 

@@ -13,8 +13,11 @@ import functools
 import logging
 import shutil
 import subprocess
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import ffmpeg
 import numpy as np
@@ -37,17 +40,33 @@ SETTINGS = {"rate": audio.SAMPLE_RATE, "max_height": MAX_HEIGHT, "crf": 23, "aud
 
 def run(card: Card, fetched: Fetched) -> Prepared:
     """The prepare stage for one interview (YouTube sources keep YouTube's player)."""
+    prepared, page_media = begin(card, fetched)
+    page_media()
+    return prepared
+
+
+def begin(card: Card, fetched: Fetched) -> tuple[Prepared, Callable[[], None]]:
+    """run(), returning once audio.wav is made: the page's media (the web video or audio and
+    the poster) are made meanwhile, by ffmpeg in the background, and the function returned
+    waits for them (raising their MediaError). Transcription needs only audio.wav, and AAC
+    for the page of a 2-hour WAV took 58 s on one core, with the other idle."""
     if card.sources:
-        return prepare_tracks(card, fetched.sha256)
-    return prepare(card.folder, fetched.path, fetched.sha256, youtube=is_youtube(card.source))
+        return prepare_tracks(card, fetched.sha256), _nothing
+    return _prepare(card.folder, fetched.path, fetched.sha256, youtube=is_youtube(card.source))
 
 
 def prepare(folder: Path, source: Path, source_sha: str, *, youtube: bool = False) -> Prepared:
     """Make audio.wav, the web media and the poster, unless they are already made from this source."""
+    prepared, page_media = _prepare(folder, source, source_sha, youtube=youtube)
+    page_media()
+    return prepared
+
+
+def _prepare(folder: Path, source: Path, source_sha: str, *, youtube: bool) -> tuple[Prepared, Callable[[], None]]:
     stamps, key = Stamps(folder), stage_key(folder, source_sha, youtube)
     done = last_prepared(folder)
     if done and stamps.is_fresh("prepare", key, [p for p in (done.audio, done.media, done.poster) if p]):
-        return done
+        return done, _nothing
     info = probe(source)
     video = _video_stream(info)
     sound = next((s for s in info["streams"] if s.get("codec_type") == "audio"), None)
@@ -62,13 +81,28 @@ def prepare(folder: Path, source: Path, source_sha: str, *, youtube: bool = Fals
     _extract_audio(source, result.audio, duration)
     if kind == "video":
         result = replace(result, media=folder / "video.mp4", poster=folder / "poster.jpg")
-        _web_video(source, result.media, video, sound)
-        _poster(source, result.poster, duration)
     elif kind == "audio":
         result = replace(result, media=folder / "audio.m4a")
-        _web_audio(source, result.media, sound)
-    stamps.record("prepare", key, result=result.to_dict())
-    return result
+
+    def page_media() -> None:
+        if kind == "video":
+            _web_video(source, result.media, video, sound)
+            _poster(source, result.poster, duration)
+        elif kind == "audio":
+            _web_audio(source, result.media, sound)
+        # Recorded once every output is there: an interrupted publish prepares again.
+        stamps.record("prepare", key, result=result.to_dict())
+
+    made = ThreadPoolExecutor(1, thread_name_prefix=f"page-media-{folder.name}")
+    pending = made.submit(page_media)
+    made.shutdown(wait=False)
+    _in_background.add(pending)
+    pending.add_done_callback(_in_background.discard)
+    return result, pending.result
+
+
+def _nothing() -> None:
+    pass
 
 
 # Recordings made one per person may differ in length by this much (tools stop each file a
@@ -198,17 +232,41 @@ def _duration(info: dict, source: Path) -> float:
                          "Replace the file.") from None
 
 
+# The ffmpeg commands at work, and whether publish is stopping (Ctrl-C): see stop().
+_running: set[subprocess.Popen] = set()
+_in_background: set[Future] = set()
+_stopping = threading.Event()
+
+
+def stop() -> None:
+    """Publish was interrupted: end every ffmpeg prepare is running (the page's media made
+    in the background too) and start no other, then wait for their threads, which remove
+    their temporary files. The process ends next, so no later publish in it prepares."""
+    _stopping.set()
+    for process in list(_running):
+        process.terminate()
+    wait(list(_in_background), timeout=10)
+
+
 def _run(stream, source: Path, what: str) -> None:
     """Run an ffmpeg-python command (killed with publish); a MediaError saying what failed."""
-    done = subprocess.run(tied(stream.overwrite_output().compile()), capture_output=True)
-    if done.returncode == 0:
+    if _stopping.is_set():
+        raise MediaError(f"{source}: publish is stopping, so the {what} was not made.")
+    with subprocess.Popen(tied(stream.overwrite_output().compile()), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as process:
+        _running.add(process)
+        try:
+            _, stderr = process.communicate()
+        finally:
+            _running.discard(process)
+    if process.returncode == 0:
         return
-    if b"No space left on device" in done.stderr:
+    if b"No space left on device" in stderr:
         raise MediaError(f"{source}: the disk is full, so ffmpeg could not write the {what} "
                          f"in {source.parent}: free some space and publish again; nothing "
                          "half-written was kept.")
     raise MediaError(f"{source}: ffmpeg could not make the {what} (the file may be damaged "
-                     f"or truncated).\n  ffmpeg said: {_tail(done.stderr)}")
+                     f"or truncated).\n  ffmpeg said: {_tail(stderr)}")
 
 
 def _extract_audio(source: Path, target: Path, duration: float, channel: int | None = None) -> None:
