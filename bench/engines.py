@@ -600,10 +600,11 @@ def _child_publish(project: str) -> dict:
     from pipeline.project import Project
 
     times: dict[str, float] = {}
-    for stage in ("fetch", "prepare", "transcribe", "speakers", "corrections", "export",
-                  "chapters", "quotes"):
+    for stage in ("fetch", "transcribe", "speakers", "corrections", "export", "chapters", "quotes"):
         module = getattr(stages, stage)
         module.run = _timed(module.run, times, stage)
+    # Until audio.wav is made: the page's media are made meanwhile, beside transcription.
+    stages.prepare.begin = _timed(stages.prepare.begin, times, "prepare")
     build.render_site = _timed(build.render_site, times, "render")
     search.publish = _timed(search.publish, times, "search")
     reports = []  # the transcribe stage's Report, for the clip edges
