@@ -49,6 +49,19 @@ def test_other_codecs_are_encoded_to_h264(short_speech, tmp_path):
     assert got["video"]["pix_fmt"] == "yuv420p"
 
 
+def test_a_video_of_odd_size_is_encoded(short_speech, tmp_path):
+    """H.264 in 4:2:0 needs even sides, and screen recordings often have odd ones (641 x 481):
+    the page's video comes out a pixel smaller, not as an encoder error."""
+    source = tmp_path / "screen.mkv"
+    ffmpeg.output(ffmpeg.input("testsrc2=size=641x481:rate=10", f="lavfi", t=3),
+                  ffmpeg.input(str(short_speech["wav"]), t=3), str(source),
+                  vcodec="ffv1", acodec="pcm_s16le").run(quiet=True)
+    result = prepare(tmp_path, source, sha256_file(source))
+    got = streams(result.media)
+    assert got["video"]["codec_name"] == "h264" and got["video"]["pix_fmt"] == "yuv420p"
+    assert (int(got["video"]["width"]), int(got["video"]["height"])) == (640, 480)
+
+
 def test_audio_only_source(short_speech, tmp_path):
     source = tmp_path / "podcast.mp3"
     shutil.copyfile(short_speech["mp3"], source)
