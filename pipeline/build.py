@@ -188,7 +188,9 @@ def _failures(report: Report, name: str):
 
 def file_problem(error: OSError) -> str:
     """What to tell the user about a file that could not be written or read."""
-    where = Path(error.filename) if error.filename else None
+    # A rename names both files: the one it was to replace is the user's.
+    named = error.filename2 or error.filename
+    where = Path(named) if named else None
     if where and where.name.startswith(".") and ".tmp-" in where.name:
         where = where.parent  # a temporary file of an atomic write: name its folder
     if error.errno == errno.ENOSPC:
@@ -197,6 +199,8 @@ def file_problem(error: OSError) -> str:
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return (f"cannot write {where}: {error.strerror}. Make it writable for this user and "
                 "publish again")
+    if error.errno == errno.EISDIR:
+        return f"{where} is a folder where a file must go: move it away and publish again"
     return f"{where}: {error.strerror}"
 
 

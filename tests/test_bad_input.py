@@ -181,6 +181,20 @@ def test_ctrl_c_stops_cleanly_and_says_what_finished(short_speech, reencode_sour
     assert not (tmp_path / "transcripts" / "b-second" / "transcript.json").exists()
 
 
+def test_the_pages_media_failing_beside_transcription_fail_only_their_interview(short_speech, project, run_cli):
+    """prepare makes the page's media in the background while the words are heard: when
+    that fails (here a folder stands where the video goes), that interview fails with the
+    file named, the others publish, and nothing half-made is left."""
+    folder = add_interview(project, "in-the-way", short_speech["mp4"])
+    (folder / "video.mp4").mkdir()
+    add_interview(project, "fine", short_speech["mp4"])
+    result = run_cli(project, "publish")
+    assert result.exit_code == 1
+    assert re.search(r"FAILED in-the-way: .*in-the-way/video\.mp4", result.stderr), result.stderr
+    assert (project / "site" / "fine" / "index.html").exists()
+    assert not (project / "site" / "in-the-way").exists() and leftovers(project) == []
+
+
 def test_truncated_file(short_speech, project, run_cli):
     folder = add_interview(project, "cut-short", short_speech["mp4"])
     data = (folder / "short.mp4").read_bytes()
