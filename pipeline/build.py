@@ -102,6 +102,9 @@ def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False,
                 runner.working.discard(folder.name)
                 _remember_failure(folder, report.failed.get(folder.name))
             runner.close()
+            # A worker killed mid-interview leaves its temporary files in the shared folder
+            # (the page's media are made beside transcription): every writer is done now.
+            _remove_leftovers(project)
             # Interviews not published now (not asked for, or failed) keep their last good page.
             posts += _last_published(project, report)
             doing = "rendering the site"
@@ -216,11 +219,16 @@ def hear(project: Project, folder: Path, site: Site, force: bool = False) -> Hea
         transcribe.load_soon(settings, card.language, then=chapters.load_libraries)
     # The page's media are made while the words are heard (they need only audio.wav).
     prepared, page_media = prepare.begin(card, fetched)
-    # New words always need their voices: find those while the words are being heard.
-    ahead = speakers.listen_ahead(card, prepared) if new_words else None
-    machine = transcribe.run(card, settings, fetched, prepared, out, force)
-    voiceprints = voiceprint_registry.project_folder(project.root, site.voiceprints)
-    machine = speakers.run(card, prepared, machine, out, voiceprints, ahead)
+    try:
+        # New words always need their voices: find those while the words are being heard.
+        ahead = speakers.listen_ahead(card, prepared) if new_words else None
+        machine = transcribe.run(card, settings, fetched, prepared, out, force)
+        voiceprints = voiceprint_registry.project_folder(project.root, site.voiceprints)
+        machine = speakers.run(card, prepared, machine, out, voiceprints, ahead)
+    except Exception:  # (Ctrl-C goes on at once: publish then stops prepare's ffmpeg)
+        with contextlib.suppress(Exception):  # the first failure is the one to report
+            page_media()  # waited for all the same: no ffmpeg outlives its interview
+        raise
     page_media()
     return Heard(card, fetched, prepared, out, machine, before, voiceprints)
 
