@@ -118,6 +118,7 @@ def publish(project: Project, slugs: tuple[str, ...] = (), force: bool = False,
         except KeyboardInterrupt:
             runner.cancel(heard)
             prepare.stop()  # its ffmpeg commands, the page's media in the background among them
+            _remove_temporary_files(project)  # of a thread stopped mid-write too
             busy = [f.name for f in folders if f.name in runner.working]
             raise Interrupted(f"working on {', '.join(busy)}" if busy else doing or "starting",
                               report) from None
@@ -299,14 +300,20 @@ def _select(project: Project, slugs: tuple[str, ...], report: Report) -> list[Pa
 def _remove_leftovers(project: Project) -> None:
     """A killed run leaves its temporary files (never a half-written output): clear them.
     Safe because we hold the project lock, so no other run is writing."""
+    _remove_temporary_files(project)
     for folder in (project.media, project.transcripts, project.site):
-        for path in folder.glob("**/.*.tmp-*") if folder.is_dir() else []:
-            path.unlink(missing_ok=True)
         for path in folder.glob("*/.download-*") if folder.is_dir() else []:
             shutil.rmtree(path, ignore_errors=True)
     for pattern in ("search/.index-*", ".pagefind-*"):  # a site index killed before its swap
         for path in project.site.glob(pattern) if project.site.is_dir() else []:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_temporary_files(project: Project) -> None:
+    """The temporary files of atomic writes (an interrupted one leaves its own)."""
+    for folder in (project.media, project.transcripts, project.site):
+        for path in folder.glob("**/.*.tmp-*") if folder.is_dir() else []:
+            path.unlink(missing_ok=True)
 
 
 def _remember_failure(folder: Path, message: str | None) -> None:

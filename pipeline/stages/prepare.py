@@ -14,6 +14,7 @@ import logging
 import shutil
 import subprocess
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
@@ -246,6 +247,10 @@ def stop() -> None:
     for process in list(_running):
         process.terminate()
     wait(list(_in_background), timeout=10)
+    for _ in range(100):  # and the other interviews' ffmpeg, ended above, to be reaped
+        if not _running:
+            break
+        time.sleep(0.05)
 
 
 def _run(stream, source: Path, what: str) -> None:
