@@ -41,9 +41,9 @@ SETTINGS = {"rate": audio.SAMPLE_RATE, "max_height": MAX_HEIGHT, "crf": 23, "aud
 
 def run(card: Card, fetched: Fetched) -> Prepared:
     """The prepare stage for one interview (YouTube sources keep YouTube's player)."""
-    prepared, page_media = begin(card, fetched)
-    page_media()
-    return prepared
+    if card.sources:
+        return prepare_tracks(card, fetched.sha256)
+    return prepare(card.folder, fetched.path, fetched.sha256, youtube=is_youtube(card.source))
 
 
 def begin(card: Card, fetched: Fetched) -> tuple[Prepared, Callable[[], None]]:
@@ -94,6 +94,9 @@ def _prepare(folder: Path, source: Path, source_sha: str, *, youtube: bool) -> t
         # Recorded once every output is there: an interrupted publish prepares again.
         stamps.record("prepare", key, result=result.to_dict())
 
+    if kind == "youtube":  # YouTube's player: no media of our own to make
+        page_media()
+        return result, _nothing
     made = ThreadPoolExecutor(1, thread_name_prefix=f"page-media-{folder.name}")
     pending = made.submit(page_media)
     made.shutdown(wait=False)
