@@ -198,20 +198,21 @@ class FasterWhisper:
 
 @functools.cache
 def _faster(name: str, compute_type: str, threads: int, workers: int) -> FasterWhisper:
-    from faster_whisper import WhisperModel
-
     path = _faster_path(name)
     workers, per_worker = _workers(workers, _threads(threads))
     # The PyTorch encoder (PyTorch's import: 1 s) is made beside CTranslate2's loading, which
     # lets go of the GIL.
     with ThreadPoolExecutor(1, thread_name_prefix="encoder") as side:
         torch_encoder = side.submit(encoder.build, path)
-        model = _whisper_model(WhisperModel, name, path, compute_type, per_worker, workers)
+        model = _whisper_model(name, path, compute_type, per_worker, workers)
     encoder.attach(model, torch_encoder.result())
     return FasterWhisper(model, workers)
 
 
-def _whisper_model(WhisperModel, name: str, path: str, compute_type: str, per_worker: int, workers: int):
+def _whisper_model(name: str, path: str, compute_type: str, per_worker: int, workers: int):
+    """faster-whisper's WhisperModel, or a TranscribeError saying what to do."""
+    from faster_whisper import WhisperModel
+
     try:
         return WhisperModel(path, device="cpu", compute_type=compute_type,
                             cpu_threads=per_worker, num_workers=workers)
