@@ -279,6 +279,24 @@ def test_accepted_places_leave_the_queue_and_stay_gone(project):
     assert queue[0].key in {s.key for s in review.queue(document.load(project, card))}
 
 
+def test_accepted_places_outlive_a_publish_that_lists_the_places_anew(project):
+    """The publish keeps its list of places to check in the same review.json as the spans
+    the editor accepted: neither writer drops what the other wrote (a publish used to write
+    its list over the editor's accepted spans)."""
+    card, doc = opened(project)
+    keys = sorted(s.key for s in review.queue(doc)[:2])
+    review.accept(doc.folder, keys)
+    saved = json.loads((doc.folder / review.FILE).read_text())
+    assert saved["accepted"] == keys and any(p["why"] == "unsure" for p in saved["places"])
+    # Reviewed: the publish lists the places anew (the unsure words no longer).
+    card_file = project.media / "council" / "interview.yaml"
+    card_file.write_text(card_file.read_text() + "reviewed: true\n")
+    publish(project.root)
+    saved = json.loads((doc.folder / review.FILE).read_text())
+    assert saved["accepted"] == keys and not any(p["why"] == "unsure" for p in saved["places"])
+    assert set(keys).isdisjoint(s.key for s in review.queue(document.load(project, load_card(card.folder))))
+
+
 def test_a_name_on_the_card_misheard_is_a_suspect_with_the_name_as_fix():
     """As tiny.en heard the sample's "Northfield Borough Council" (in its card's intro)."""
     text = "the leader of Northfield for a council. Yes, Northfield Borough Council again, Helen Ward."

@@ -15,7 +15,9 @@ word an editor wrote (corrections give it probability 1) or a publisher's captio
 never unsure. The quotes stage keeps such words out of pull quotes (quotes.py).
 
 review.json: {"key", "places": [{"start", "end", "heard", "why", "term"?, "probability"?}]},
-in time order; written only when the transcript or the glossary changed.
+in time order; written only when the transcript or the glossary changed. The studio keeps
+the spans an editor accepted in the same file ("accepted": pipeline/studio/review.py), and
+each side leaves the other's keys as they are.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ def run(card: Card, transcript: Transcript, out: Path, glossary: tuple[str, ...]
     if previous.get("key") == key:
         return previous.get("places", [])
     found = places(transcript, glossary, reviewed=card.reviewed)
-    write_json(out / FILE, {"key": key, "places": found})
+    # The studio keeps the spans an editor accepted in the same file: those stay.
+    write_json(out / FILE, {**previous, "key": key, "places": found})
     misses = [p for p in found if p["why"] == "near-miss"]
     if misses:
         log.warning("%s: %d place(s) that may misspell a glossary name; check them in %s: %s",

@@ -52,7 +52,9 @@ def accepted(out: Path) -> set[str]:
 def accept(out: Path, keys: list[str], undo: bool = False) -> set[str]:
     """Record spans the editor checked and found right (or take that back)."""
     with _writing:
-        now = accepted(out)
+        data = read_json(out / FILE, {}) or {}
+        now = set(data.get("accepted", []))
         now = now - set(keys) if undo else now | set(keys)
-        write_json(out / FILE, {"accepted": sorted(now)})
+        # The publish keeps its list of places to check in the same file: that stays.
+        write_json(out / FILE, {**data, "accepted": sorted(now)})
         return now
