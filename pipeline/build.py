@@ -243,6 +243,8 @@ def finish(project: Project, heard: Heard, report: Report, site: Site | None = N
     card, out, site = heard.card, heard.out, site or Site()
     project.page_folder(card.slug)  # a link out of site/ is refused before anything is written
     machine = speakers.recognise(card, heard.machine, out, heard.voiceprints, later)
+    # Names the recogniser was unsure of, spelt as the glossary has them (as the studio does).
+    machine = review.respelt(machine, glossary(site, card))
     words = creator_captions.run(card, heard.fetched, machine)
     transcript = corrections.run(card, words, out)
     card = corrections.renamed_people(card, transcript, out)  # an editor's renames reach the page

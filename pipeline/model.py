@@ -3,9 +3,12 @@ quotes, and the Post that a page is rendered from.
 
 transcript.json has this shape, which outside tools rely on:
 {"language", "duration", "engine", "model", "text_from",
- "segments": [{"start", "end", "speaker", "text", "words": [{"start", "end", "word", "probability"}]}]}
+ "segments": [{"start", "end", "speaker", "text", "words": [{"start", "end", "word", "probability",
+                                                            "heard"?}]}]}
 Times are seconds; `speaker` is null until speakers are labelled; `text_from` says whose words
 the text is: "recogniser", "captions" (the publisher's, timed by the recogniser) or "editor".
+A word has `heard` only where it is spelt as the glossary spells a name and the recogniser
+wrote something else (review.respelt); its probability is still the recogniser's.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class Word:
     end: float
     word: str
     probability: float = 1.0
+    heard: str | None = None  # what the recogniser wrote, where the glossary's spelling replaced it
 
 
 @dataclass
@@ -93,7 +97,9 @@ class Transcript:
                 "model": self.model, "text_from": self.text_from,
                 "segments": [{"start": s.start, "end": s.end, "text": s.text, "speaker": s.speaker,
                               "words": [{"start": w.start, "end": w.end, "word": w.word,
-                                         "probability": w.probability} for w in s.words]}
+                                         "probability": w.probability,
+                                         **({"heard": w.heard} if w.heard else {})}
+                                        for w in s.words]}
                              for s in self.segments]}
 
     def digest(self) -> str:

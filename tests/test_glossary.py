@@ -82,11 +82,31 @@ def test_near_misses_base_wrote_in_the_benchmark_are_flagged():
     """What base wrote for names in the glossary benchmark: a capitalised run is a name
     heard wrong; ordinary words that look a little like a name are not."""
     names = ("Siobhan Kelly", "Llanelli", "Oluwaseun Adeyemi", "Wojciech Nowak")
-    words = _words("Without Shimon Kelly the plan failed. I went to Chanelli with the team. Without "
-                   "all the ways on Adyemi, it was now a really big job for Kelly in Llanelli. Now we know.")
-    found = review.near_misses(words, names)
-    assert [("".join(w.word for w in words[i:j]).strip(" ,"), term) for i, j, term in found] == [
+    assert _near_misses("Without Shimon Kelly the plan failed. I went to Chanelli with the team. "
+                        "Without all the ways on Adyemi, it was now a really big job for Kelly in "
+                        "Llanelli. Now we know.", names) == [
         ("Shimon Kelly", "Siobhan Kelly"), ("Chanelli", "Llanelli"), ("Adyemi", "Oluwaseun Adeyemi")]
+
+
+def test_names_that_sound_like_a_glossary_name_are_flagged(monkeypatch):
+    """What base and tiny.en wrote for the Welsh places in the glossary benchmark: a word
+    written as a name that sounds like one is a near-miss, though its letters differ too
+    much for spelling alone (Maconthus: 60 by letters); capitalised ordinary words and other
+    names (Monday, President, Michael, Alistair) are not."""
+    names = ("Aberystwyth", "Machynlleth", "Aled Pritchard", "Padraig Quinlan")
+    text = ("I went to Amaristwyth with the team. The meeting in Maconthus was the hardest. "
+            "On Monday the President met Michael and Alistair in Machynch, not Aberystwyth.")
+    assert _near_misses(text, names) == [
+        ("Amaristwyth", "Aberystwyth"), ("Maconthus", "Machynlleth"), ("Machynch", "Machynlleth")]
+    monkeypatch.setattr(review, "NEAR_SOUND", 101)  # spelling alone: the sound finds these
+    assert _near_misses(text, names) == []
+
+
+def _near_misses(text: str, names: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(heard, term) of each near-miss in `text`, its punctuation aside."""
+    words = _words(text)
+    return [("".join(w.word for w in words[i:j]).strip(" ,."), term)
+            for i, j, term in review.near_misses(words, names)]
 
 
 def test_near_misses_and_unsure_words_are_listed_and_never_quoted(short_speech, project, run_cli):
@@ -108,6 +128,62 @@ def test_near_misses_and_unsure_words_are_listed_and_never_quoted(short_speech, 
     assert all(p["probability"] < review.UNSURE for p in places if p["why"] == "unsure")
     for quote in json.loads((out / "quotes.json").read_text()):
         assert "Warde" not in quote["text"]
+
+
+def test_a_name_the_recogniser_was_unsure_of_is_spelt_as_the_glossary_has_it(short_speech, project, run_cli):
+    """The recogniser's transcript as if it had ended on the guest's name heard as "Helen
+    Warde", unsure of "Warde" (written into transcript.machine.json, since what it hears is
+    not ours to choose): publish spells the name as the card does in the editor's file, the
+    page and the captions; the word keeps what was heard, and review.json lists it until the
+    card says reviewed."""
+    add_interview(project, "talk", short_speech["mp3"])  # guest: Helen Ward
+    assert run_cli(project, "publish").exit_code == 0
+    out = project / "transcripts" / "talk"
+    machine = json.loads((out / "transcript.machine.json").read_text())
+    last = machine["segments"][-1]
+    last["words"][-2:] = [{**last["words"][-2], "word": " Helen", "probability": 0.9},
+                          {**last["words"][-1], "word": " Warde.", "probability": 0.2}]
+    last["text"] = "".join(w["word"] for w in last["words"]).strip()
+    (out / "transcript.machine.json").write_text(json.dumps(machine))
+    result = run_cli(project, "publish")
+    assert result.exit_code == 0, result.output
+    published = json.loads((out / "transcript.json").read_text())["segments"][-1]["words"]
+    assert [(w["word"], w.get("heard")) for w in published[-2:]] == [(" Helen", None), (" Ward.", "Warde.")]
+    assert published[-1]["probability"] == 0.2  # still the recogniser's: the studio asks about it
+    assert "Helen Ward." in (out / "transcript.txt").read_text(encoding="utf-8")
+    page = (project / "site" / "talk" / "index.html").read_text(encoding="utf-8")
+    captions = "".join(p.read_text(encoding="utf-8") for p in (project / "site" / "talk").glob("*.vtt"))
+    assert "Helen Ward" in page and "Warde" not in page and "Warde" not in captions
+    places = json.loads((out / "review.json").read_text())["places"]
+    assert [(p["why"], p["heard"], p["term"]) for p in places if p["why"] != "unsure"] == [
+        ("respelt", "Warde.", "Ward.")]
+    card = project / "media" / "talk" / "interview.yaml"
+    card.write_text(card.read_text() + "reviewed: true\n")
+    assert run_cli(project, "publish").exit_code == 0
+    assert json.loads((out / "review.json").read_text())["places"] == []
+
+
+def test_respelling_leaves_sure_words_editors_words_and_other_lengths_alone():
+    """Only near-misses the recogniser was unsure of, of as many words as their term, are
+    respelt: not a sure one, not an editor's word (probability 1), not tiny.en's
+    "Siobhanelli" (one word where Llanelli was said, and like Siobhan Kelly's two)."""
+    glossary = ("Aberystwyth", "Machynlleth", "Siobhan Kelly", "Llanelli", "Helen Ward")
+    words = (_words("I went to Amaristwyth with", 0.35) + _words("the team, and Maconthus,", 0.5)
+             + _words("too. Then Siobhanelli, and", 0.2) + _words("Helen Warde", 0.95)
+             + _words("and Chanelli.", 1.0))
+    transcript = Transcript("en", 20.0, "faster-whisper", "tiny.en", [Segment(0.0, 20.0, "", words=words)])
+    spelt = review.respelt(transcript, glossary)
+    text = spelt.segments[0].text
+    assert text == ("I went to Aberystwyth with the team, and Machynlleth, too. Then Siobhanelli, "
+                    "and Helen Warde and Chanelli.")
+    assert [(w.word, w.heard) for w in spelt.segments[0].words if w.heard] == [
+        (" Aberystwyth", "Amaristwyth"), (" Machynlleth,", "Maconthus,")]
+    assert [w.start for w in spelt.segments[0].words] == [w.start for w in words]
+    assert review.respelt(spelt, glossary) == spelt  # respelt words spell the term: no more
+    kept = review.unsure_words(spelt.segments[0].words, glossary, reviewed=False)
+    assert {3, 8} <= kept  # the respelt words are not quoted until reviewed
+    assert Transcript.from_dict(spelt.to_dict()) == spelt
+    assert "heard" not in json.dumps(transcript.to_dict())
 
 
 def test_quotes_avoid_unsure_words_until_reviewed(topics_transcripts):

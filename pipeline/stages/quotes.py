@@ -86,11 +86,13 @@ def run(card: Card, transcript: Transcript, out: Path, archive: Path | None = No
 
 def stage_key(card: Card, transcript: Transcript, out: Path, glossary: tuple[str, ...] = ()) -> str:
     """What the quotes depend on: the transcript, the card's people and choices, whether it
-    was reviewed, the glossary and the bar for unsure words, the tools."""
+    was reviewed, the glossary, the bar for unsure words and the rule for near-misses, the
+    tools."""
     return Stamps(out).key(transcript=transcript.digest(),
                            card=[card.interviewer, card.guests, card.quotes.pin, card.quotes.drop,
                                  card.reviewed],
-                           glossary=glossary, unsure=review.UNSURE, version=VERSION,
+                           glossary=glossary, unsure=review.UNSURE, near_misses=review.VERSION,
+                           version=VERSION,
                            tools=_tool_versions())
 
 
