@@ -279,6 +279,25 @@ def test_accepted_places_leave_the_queue_and_stay_gone(project):
     assert queue[0].key in {s.key for s in review.queue(document.load(project, card))}
 
 
+def test_the_studio_spells_names_as_publish_does(project):
+    """A name the recogniser was unsure of reads in the studio as publish spells it (the
+    site's glossary), so that a save does not write back what the recogniser heard."""
+    out = project.transcripts / "council"
+    machine = json.loads((out / "transcript.machine.json").read_text())
+    first = machine["segments"][0]
+    first["words"][0] = {**first["words"][0], "word": " Aberystwith", "probability": 0.2}
+    first["text"] = "".join(w["word"] for w in first["words"]).strip()
+    (out / "transcript.machine.json").write_text(json.dumps(machine))
+    (out / "transcript.txt").unlink()  # the machine's words, as the studio reads them
+    _, doc = opened(project)
+    assert doc.paragraphs[0].words[0].word == " Aberystwith"
+    site = project.root / "site.yaml"
+    site.write_text((site.read_text() if site.exists() else "") + "glossary: [Aberystwyth]\n")
+    _, doc = opened(project)
+    assert doc.paragraphs[0].words[0].word == " Aberystwyth"
+    assert doc.paragraphs[0].text.split()[0] == "Aberystwyth"
+
+
 def test_accepted_places_outlive_a_publish_that_lists_the_places_anew(project):
     """The publish keeps its list of places to check in the same review.json as the spans
     the editor accepted: neither writer drops what the other wrote (a publish used to write

@@ -41,7 +41,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
-from pipeline.config import load_card, load_site, transcribe_settings
+from pipeline.config import glossary, load_card, load_site, transcribe_settings
 from pipeline.errors import CardError, PipelineError
 from pipeline.files import read_json, within
 from pipeline.project import Project
@@ -162,13 +162,14 @@ class Studio:
         """The machine's words named from the card, as the studio loaded them last while the
         files they come from are unchanged (saves then need not read 20,000 words again)."""
         out = self.project.transcript_folder(card.slug)
-        files = [card.path, out / "transcript.machine.json", out / "speakers.json"]
+        site = self.project.root / "site.yaml"  # its glossary respells names
+        files = [card.path, site, out / "transcript.machine.json", out / "speakers.json"]
         key = tuple((p.stat().st_mtime_ns, p.stat().st_size) if p.is_file() else None for p in files)
         with self._lock:
             cached = self._machines.get(card.slug)
         if cached and cached[0] == key:
             return cached[1]
-        machine = document.machine_transcript(out, card)
+        machine = document.machine_transcript(out, card, glossary(load_site(self.project.root), card))
         with self._lock:
             self._machines[card.slug] = (key, machine)
         return machine

@@ -22,12 +22,12 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.config import Card
+from pipeline.config import Card, glossary, load_site
 from pipeline.errors import PipelineError
 from pipeline.files import read_editor_text, read_json, sha256_file, within, write_bytes
 from pipeline.model import Fetched, Transcript, Word
 from pipeline.project import Project
-from pipeline.stages import corrections, creator_captions, export, speakers
+from pipeline.stages import corrections, creator_captions, export, review, speakers
 from pipeline.stages.transcribe import MACHINE_TRANSCRIPT
 from pipeline.timecode import stamp
 
@@ -98,14 +98,16 @@ def unified_diff(old: str, new: str, old_name: str, new_name: str) -> list[str]:
                                      n=2, lineterm=""))
 
 
-def machine_transcript(out: Path, card: Card) -> Transcript | None:
+def machine_transcript(out: Path, card: Card, terms: tuple[str, ...] = ()) -> Transcript | None:
     """The recogniser's words (transcript.machine.json), named from speakers.json and the
-    card as the speakers stage names them; None before the first transcription."""
+    card as the speakers stage names them, names it was unsure of spelt as the glossary
+    (`terms`) has them, as publish does; None before the first transcription."""
     data = read_json(out / MACHINE_TRANSCRIPT)
     if data is None:
         return None
     machine = Transcript.from_dict(data)
     named = speakers.labelled(card, machine, read_json(out / "speakers.json", {}) or {}) or machine
+    named = review.respelt(named, terms)
     provenance = read_json(card.folder / "provenance.json", {}) or {}
     # The publisher's captions' words when publish would use them (an editor's edit still wins).
     return creator_captions.run(card, Fetched(card.folder, provenance), named)
@@ -124,7 +126,7 @@ def _current(project: Project, card: Card, machine: Transcript | None):
     """(machine transcript, whose transcript.txt is, its hash, its text as the studio reads
     it): the editor's file, or what export writes next without the machine's mark."""
     out = project.transcript_folder(card.slug)
-    machine = machine or machine_transcript(out, card)
+    machine = machine or machine_transcript(out, card, glossary(load_site(project.root), card))
     if machine is None:
         raise NotTranscribed(f"{card.slug}: there is no transcript yet. Publish the interview "
                              "first (the Publish button, or `pipeline publish "
