@@ -417,6 +417,18 @@ def glossary_section(ctx: Context) -> list[dict]:
                          "rss_mb": result["rss_mb"], "names": f"{heard}/{said}",
                          **score(reference, result["text"]), **timing(result)})
             ctx.progress(rows[-1])
+            if terms:
+                published = _respelt(result["words"], NAMES)
+                text = "".join(w[2] for w in published).strip()
+                said, heard = _names_heard(reference, text, NAMES)
+                rows.append({"section": "glossary", "name": f"  {model}: as published (unsure near-misses "
+                             "respelt)", "names": f"{heard}/{said}",
+                             **score(reference, text)})
+                misheard, near, listed = _misheard_names_listed(reference, published, NAMES)
+                rows.append({"section": "glossary", "name": f"  {model}: of {misheard} still wrong, listed as "
+                             "near-misses", "names": f"{near}/{misheard}"})
+                rows.append({"section": "glossary", "name": f"  {model}: ... as near-misses or unsure "
+                             "words", "names": f"{listed}/{misheard}"})
             if not terms:
                 right, wrong = right_and_wrong(reference, result["words"])
                 for bar in sorted({0.3, 0.5, 0.7, review.UNSURE}):
@@ -436,6 +448,49 @@ def _names_heard(reference: str, text: str, names: list[str]) -> tuple[int, int]
         n = len(re.findall(pattern, reference))
         said, heard = said + n, heard + min(n, len(re.findall(pattern, text)))
     return said, heard
+
+
+def _respelt(words: list[list], names: list[str]) -> list[list]:
+    """The words as publish spells them (review.respelt), as [start, end, word, probability,
+    heard?] rows."""
+    from pipeline.model import Segment, Transcript, Word
+    from pipeline.stages import review
+
+    machine = Transcript("en", 0.0, "", "", [Segment(0.0, 0.0, "", words=[Word(*w) for w in words])])
+    return [[w.start, w.end, w.word, w.probability, w.heard]
+            for s in review.respelt(machine, tuple(names)).segments for w in s.words]
+
+
+def _misheard_names_listed(reference: str, words: list[list], names: list[str]) -> tuple[int, int, int]:
+    """(names heard wrong, how many of them review.json lists as a near-miss of a glossary
+    name, how many as a near-miss or an unsure word): the heard text lined up with the
+    reference, every stretch that differs and holds a name (or part of one) counted once
+    per name; a name left out counts as listed when a word beside the gap is."""
+    import difflib
+    import re
+
+    from pipeline.model import Word
+    from pipeline.stages import review
+
+    heard = [Word(*w) for w in words]
+    tokens = [(k, t) for k, w in enumerate(heard) for t in re.findall(r"[\w']+", w.word.lower())]
+    said = re.findall(r"[\w']+", reference)
+    near = {k for i, j, _ in review.near_misses(heard, tuple(names)) for k in range(i, j)}
+    listed = review.unsure_words(heard, tuple(names), reviewed=False)
+    matcher = difflib.SequenceMatcher(a=[w.lower() for w in said], b=[t for _, t in tokens],
+                                      autojunk=False)
+    misheard = in_near = in_listed = 0
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        stretch = said[i1:i2]
+        at = {tokens[t][0] for t in (range(j1, j2) if j2 > j1 else (j1 - 1, j1)) if 0 <= t < len(tokens)}
+        for name in names:
+            if any(part in stretch for part in name.split()):
+                misheard += 1
+                in_near += bool(at & near)
+                in_listed += bool(at & listed)
+    return misheard, in_near, in_listed
 
 
 def _share(probabilities: list[float], bar: float) -> str:
