@@ -415,6 +415,7 @@ def glossary_section(ctx: Context) -> list[dict]:
                          "wall_s": result["wall_s"], "cpu_s": result["cpu_s"],
                          "rtf": round(duration / result["wall_s"], 1),
                          "rss_mb": result["rss_mb"], "names": f"{heard}/{said}",
+                         "ends": _sentence_ends(reference, result["text"]),
                          **score(reference, result["text"]), **timing(result)})
             ctx.progress(rows[-1])
             if terms:
@@ -448,6 +449,15 @@ def _names_heard(reference: str, text: str, names: list[str]) -> tuple[int, int]
         n = len(re.findall(pattern, reference))
         said, heard = said + n, heard + min(n, len(re.findall(pattern, text)))
     return said, heard
+
+
+def _sentence_ends(reference: str, text: str) -> str:
+    """Sentences ended (. ? !) in the heard text against the reference: the hint can cost
+    punctuation, which the word error rate (punctuation aside) does not show."""
+    import re
+
+    end = r"[.?!](?:\s|$)"
+    return f"{len(re.findall(end, text))}/{len(re.findall(end, reference))}"
 
 
 def _respelt(words: list[list], names: list[str]) -> list[list]:
@@ -732,7 +742,7 @@ COLUMNS = [("name", "", 52), ("audio_s", "audio s", 8), ("wall_s", "wall s", 8),
            ("rss_mb", "peak MB", 8),
            ("wer", "WER %", 6), ("missing_run", "miss", 5), ("invented_run", "extra", 6),
            ("redecoded", "redo", 7), ("edge_lost", "edge", 5), ("found", "found", 6),
-           ("names", "names", 7), ("wrong_below", "wrong<", 7), ("right_below", "right<", 7),
+           ("names", "names", 7), ("ends", "ends", 8), ("wrong_below", "wrong<", 7), ("right_below", "right<", 7),
            ("ratio", "ratio", 6), ("wer_change", "WER Δ", 7),
            ("share", "share", 6), ("others", "others", 7), ("busy", "busy", 5),
            ("load", "load before>after", 26)]
