@@ -148,7 +148,7 @@ def test_a_name_the_recogniser_was_unsure_of_is_spelt_as_the_glossary_has_it(sho
     result = run_cli(project, "publish")
     assert result.exit_code == 0, result.output
     published = json.loads((out / "transcript.json").read_text())["segments"][-1]["words"]
-    assert [(w["word"], w.get("heard")) for w in published[-2:]] == [(" Helen", None), (" Ward.", "Warde.")]
+    assert [(w["word"], w.get("heard")) for w in published[-2:]] == [(" Helen", None), (" Ward.", "Warde")]
     assert published[-1]["probability"] == 0.2  # still the recogniser's: the studio asks about it
     assert "Helen Ward." in (out / "transcript.txt").read_text(encoding="utf-8")
     page = (project / "site" / "talk" / "index.html").read_text(encoding="utf-8")
@@ -156,7 +156,7 @@ def test_a_name_the_recogniser_was_unsure_of_is_spelt_as_the_glossary_has_it(sho
     assert "Helen Ward" in page and "Warde" not in page and "Warde" not in captions
     places = json.loads((out / "review.json").read_text())["places"]
     assert [(p["why"], p["heard"], p["term"]) for p in places if p["why"] != "unsure"] == [
-        ("respelt", "Warde.", "Ward.")]
+        ("respelt", "Warde", "Ward")]
     card = project / "media" / "talk" / "interview.yaml"
     card.write_text(card.read_text() + "reviewed: true\n")
     assert run_cli(project, "publish").exit_code == 0
@@ -177,7 +177,7 @@ def test_respelling_leaves_sure_words_editors_words_and_other_lengths_alone():
     assert text == ("I went to Aberystwyth with the team, and Machynlleth, too. Then Siobhanelli, "
                     "and Helen Warde and Chanelli.")
     assert [(w.word, w.heard) for w in spelt.segments[0].words if w.heard] == [
-        (" Aberystwyth", "Amaristwyth"), (" Machynlleth,", "Maconthus,")]
+        (" Aberystwyth", "Amaristwyth"), (" Machynlleth,", "Maconthus")]
     assert [w.start for w in spelt.segments[0].words] == [w.start for w in words]
     assert review.respelt(spelt, glossary) == spelt  # respelt words spell the term: no more
     kept = review.unsure_words(spelt.segments[0].words, glossary, reviewed=False)

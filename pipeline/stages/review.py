@@ -110,7 +110,8 @@ def places(transcript: Transcript, glossary: tuple[str, ...], reviewed: bool = F
               "why": "near-miss", "term": term} for i, j, term in near_misses(words, glossary)]
     if not reviewed:
         found += [{"start": run[0].start, "end": run[-1].end, "heard": " ".join(w.heard for w in run),
-                   "why": "respelt", "term": _text(run)} for run in _respelt_runs(words)]
+                   "why": "respelt", "term": re.sub(r"\W+$", "", _text(run))}
+                  for run in _respelt_runs(words)]
         right = spelt_right(words, glossary)
         found += [{"start": w.start, "end": w.end, "heard": w.word.strip(), "why": "unsure",
                    "probability": w.probability} for k, w in enumerate(words)
@@ -191,7 +192,8 @@ def respelt(transcript: Transcript, glossary: tuple[str, ...]) -> Transcript:
                 before, after = re.match(r"\s*", w.word).group(0), re.search(r"('s)?\W*$", w.word).group(0)
                 spelt = before + spelling[k] + after
                 if spelt != w.word:
-                    w = Word(w.start, w.end, spelt, w.probability, w.heard or w.word.strip())
+                    heard = w.heard or re.sub(r"\W+$", "", w.word.strip())  # its punctuation stays
+                    w = Word(w.start, w.end, spelt, w.probability, heard)
             new.append(w)
             k += 1
         segments.append(replace(segment, words=new, text=_text(new)) if new != segment.words else segment)
