@@ -189,8 +189,9 @@ def apply(machine: Transcript, paragraphs: list[Paragraph]) -> Transcript:
     segments, index = [], 0
     for paragraph in paragraphs:
         count = len(paragraph.text.split())
-        words = [Word(round(a, 3), round(b, 3), " " + token, prob)
-                 for (a, b, prob), (_, token) in zip(times[index:index + count], new[index:index + count])]
+        words = [Word(round(a, 3), round(b, 3), " " + token, prob, heard)
+                 for (a, b, prob, heard), (_, token) in zip(times[index:index + count],
+                                                            new[index:index + count])]
         index += count
         start = paragraph.start if paragraph.start is not None else words[0].start
         segments.append(Segment(start=round(min(start, words[0].start), 3),
@@ -200,14 +201,15 @@ def apply(machine: Transcript, paragraphs: list[Paragraph]) -> Transcript:
                       model=machine.model, segments=segments, text_from="editor")
 
 
-def align(old: list[Word], tokens: list[str]) -> tuple[list[tuple[float, float, float]], int]:
-    """Timing (start, end, probability) for each of `tokens` (another text of the same
-    speech: an editor's, the publisher's captions) from the machine's words `old`, and how
-    many of the tokens are words the machine heard too."""
+def align(old: list[Word], tokens: list[str]) -> tuple[list[tuple], int]:
+    """Timing (start, end, probability, heard) for each of `tokens` (another text of the
+    same speech: an editor's, the publisher's captions) from the machine's words `old`, and
+    how many of the tokens are words the machine heard too. A token the machine has too
+    keeps its probability and its `heard` (a name respelt from the glossary, still to check)."""
     from rapidfuzz.distance import Levenshtein
 
     old_norm, new_norm = [_norm(w.word) for w in old], [_norm(t) for t in tokens]
-    times: list[tuple[float, float, float] | None] = [None] * len(new_norm)
+    times: list[tuple | None] = [None] * len(new_norm)
     agreed = 0
     # The fewest word edits between the two (rapidfuzz, in C++): on a 2-hour interview with
     # 2 % of its words corrected, 0.02 s where difflib's SequenceMatcher took 71 s.
@@ -216,7 +218,7 @@ def align(old: list[Word], tokens: list[str]) -> tuple[list[tuple[float, float, 
             agreed += i2 - i1
             for k in range(i2 - i1):
                 w = old[i1 + k]
-                times[j1 + k] = (w.start, w.end, w.probability)
+                times[j1 + k] = (w.start, w.end, w.probability, w.heard)
         elif tag == "replace":
             # The edited words take the time the machine's words took, shared by length.
             span = (old[i1].start, old[i2 - 1].end)
@@ -247,7 +249,7 @@ def _share(span: tuple[float, float], words: list[str], probability: float) -> l
     total, out, at = sum(weights), [], start
     for weight in weights:
         step = (end - start) * weight / total
-        out.append((at, at + step, probability))
+        out.append((at, at + step, probability, None))
         at += step
     return out
 

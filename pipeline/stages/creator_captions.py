@@ -158,7 +158,7 @@ def _segments(machine: Transcript, tokens: list[str], times: list[tuple]) -> lis
     bounds = [(s.start, s.end) for s in machine.segments]
     groups: list[tuple[int, list[Word]]] = []
     at = 0
-    for token, (start, end, _) in zip(tokens, times):
+    for token, (start, end, *_) in zip(tokens, times):
         middle = (start + end) / 2
         while at + 1 < len(bounds) and middle >= bounds[at + 1][0]:
             at += 1
