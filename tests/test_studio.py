@@ -293,9 +293,25 @@ def test_the_studio_spells_names_as_publish_does(project):
     assert doc.paragraphs[0].words[0].word == " Aberystwith"
     site = project.root / "site.yaml"
     site.write_text((site.read_text() if site.exists() else "") + "glossary: [Aberystwyth]\n")
-    _, doc = opened(project)
+    card, doc = opened(project)
     assert doc.paragraphs[0].words[0].word == " Aberystwyth"
     assert doc.paragraphs[0].text.split()[0] == "Aberystwyth"
+    # The queue says what was heard, and so it does once the editor's file holds the name.
+    first = [s for s in review.queue(doc) if s.paragraph == 0 and s.first == 0]
+    assert first and first[0].reasons.get("respelt") == \
+        "spelt as the glossary has it; the recogniser wrote “Aberystwith”"
+    assert "name" not in first[0].reasons  # a name the glossary knows is no unknown name
+    tokens = doc.paragraphs[1].text.split()
+    document.save(project, card, edited(doc, 1, " ".join(tokens[:-1] + ["fixed."])), doc.tail,
+                  doc.version)  # an edit elsewhere: the name is still the machine's guess
+    doc = document.load(project, card)
+    assert doc.owner == "editor" and doc.paragraphs[0].words[0].heard == "Aberystwith"
+    assert any(s.reasons.get("respelt") for s in review.queue(doc) if s.paragraph == 0 and s.first == 0)
+    tokens = doc.paragraphs[0].text.split()
+    document.save(project, card, edited(doc, 0, " ".join(["Aberaeron"] + tokens[1:])), doc.tail,
+                  doc.version)  # the editor's own word: theirs, nothing to say of it
+    word = document.load(project, card).paragraphs[0].words[0]
+    assert (word.word, word.heard, word.probability) == (" Aberaeron", None, 1.0)
 
 
 def test_accepted_places_outlive_a_publish_that_lists_the_places_anew(project):

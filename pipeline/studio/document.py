@@ -67,6 +67,7 @@ class Document:
     owner: str  # "machine" (nothing edited yet) or "editor"
     version: str | None  # sha256 of transcript.txt as loaded; None when there is none
     folder: Path  # transcripts/SLUG
+    terms: tuple[str, ...] = ()  # the interview's glossary (config.glossary)
 
     @property
     def words(self) -> int:
@@ -116,17 +117,20 @@ def machine_transcript(out: Path, card: Card, terms: tuple[str, ...] = ()) -> Tr
 def load(project: Project, card: Card, machine: Transcript | None = None) -> Document:
     """The document publish would use next for this interview (`machine`: its machine
     transcript, when the caller has it already)."""
-    machine, owner, version, text = _current(project, card, machine)
+    terms = glossary(load_site(project.root), card)
+    machine, owner, version, text = _current(project, card, machine, terms)
     out = project.transcript_folder(card.slug)
     paragraphs, tail = _read(text, machine, out / EDITABLE, corrections.known_names(card, machine))
-    return Document(card, machine, paragraphs, tail, owner, version, out)
+    return Document(card, machine, paragraphs, tail, owner, version, out, terms)
 
 
-def _current(project: Project, card: Card, machine: Transcript | None):
+def _current(project: Project, card: Card, machine: Transcript | None, terms: tuple[str, ...] | None = None):
     """(machine transcript, whose transcript.txt is, its hash, its text as the studio reads
     it): the editor's file, or what export writes next without the machine's mark."""
     out = project.transcript_folder(card.slug)
-    machine = machine or machine_transcript(out, card, glossary(load_site(project.root), card))
+    if machine is None:
+        terms = glossary(load_site(project.root), card) if terms is None else terms
+        machine = machine_transcript(out, card, terms)
     if machine is None:
         raise NotTranscribed(f"{card.slug}: there is no transcript yet. Publish the interview "
                              "first (the Publish button, or `pipeline publish "

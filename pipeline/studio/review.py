@@ -27,7 +27,7 @@ def evidence(doc: Document) -> suspects.Evidence:
     prepared = prepare.last_prepared(card.folder)
     heard = second.load(out, prepared.audio) if prepared else None
     people = [card.interviewer, *card.guests, *(p.speaker or "" for p in doc.paragraphs)]
-    known = suspects.known_words(*people, card.title, card.intro, " ".join(card.tags))
+    known = suspects.known_words(*people, card.title, card.intro, " ".join(card.tags), *doc.terms)
     return suspects.Evidence(voiced=[(float(a), float(b)) for a, b, *_ in timeline], known=known,
                              names=names(card), second=heard, accepted=accepted(out))
 

@@ -20,8 +20,10 @@ editor should hear the place even where the measured mistakes do not show it:
 - a loop: the same words three times or more in a row;
 - a name on the card, misheard: words that sound like it without being it;
 - a name not on the card: a capitalised word inside a sentence that the card (people,
-  title, intro, tags) does not know;
-- an uncertain change of speaker: the speaker changes inside a sentence.
+  title, intro, tags) and the glossary do not know;
+- an uncertain change of speaker: the speaker changes inside a sentence;
+- a name respelt: the recogniser wrote something else, and publish spelt it as the glossary
+  has it (review.respelt); right more often than not, but a guess all the same.
 
 Words the editor typed (corrections.apply gives them probability 1.0) are never suspects,
 and spans the editor accepted are left out.
@@ -43,7 +45,8 @@ MIN_SCORE = 0.04  # a word less likely wrong than this is no suspect
 MODEL = {"intercept": -0.72, "replaced": 3.33, "extra": 2.69, "missing": 0.99,
          "probability": -2.19, "log_probability": -0.59, "neighbours": -1.64}
 # The other signals' weights, and how far (s) a word may lie from any voice.
-WEIGHTS = {"misheard": 0.25, "silence": 0.5, "loop": 0.6, "name": 0.15, "speaker": 0.1}
+WEIGHTS = {"misheard": 0.25, "silence": 0.5, "loop": 0.6, "name": 0.15, "speaker": 0.1,
+           "respelt": 0.5}
 # How alike (rapidfuzz's ratio, 0 to 100) words must be to a name on the card to sound like it.
 SOUNDS_LIKE = 70
 SILENCE = 0.6
@@ -60,6 +63,7 @@ REASONS = {
     "loop": "the same words over and over",
     "name": "a name that is not on the card",
     "speaker": "the speaker changes inside a sentence",
+    "respelt": "spelt as the glossary has it; the recogniser wrote “{heard}”",
 }
 
 
@@ -115,7 +119,8 @@ def find(paragraphs, evidence: Evidence, share: float = QUEUE_SHARE) -> list[Sus
     signals: dict[int, list[str]] = {}
     for kind, found in (("misheard", named), ("silence", _over_silence(words, evidence.voiced)),
                         ("loop", _loops(tokens)), ("name", _unknown_names(flat, tokens, evidence.known)),
-                        ("speaker", _speaker_changes(paragraphs))):
+                        ("speaker", _speaker_changes(paragraphs)),
+                        ("respelt", [k for k, w in enumerate(words) if w.heard])):
         for k in found:
             if words[k].probability < 1.0:  # never the editor's own words
                 scores[k] = 1 - (1 - scores[k]) * (1 - WEIGHTS[kind])
@@ -165,7 +170,7 @@ def _reasons(words: list[Word], k: int, kinds, readings, named, signals) -> dict
     elif not why:
         why["beside"] = REASONS["beside"].format(percent=round(neighbours * 100))
     for signal in signals:
-        why[signal] = REASONS[signal].format(name=named.get(k, ""))
+        why[signal] = REASONS[signal].format(name=named.get(k, ""), heard=words[k].heard or "")
     return why
 
 
