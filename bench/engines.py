@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.machine import OTHERS_AT_MOST, busy_cpu_seconds, others_share
-from bench.wer import lost_at, right_and_wrong, score
+from bench.wer import heard_words, lost_at, right_and_wrong, score, words as wer_words
 from pipeline import audio
 from pipeline.config import TranscribeSettings
 
@@ -473,30 +473,27 @@ def _respelt(words: list[list], names: list[str]) -> list[list]:
 
 def _misheard_names_listed(reference: str, words: list[list], names: list[str]) -> tuple[int, int, int]:
     """(names heard wrong, how many of them review.json lists as a near-miss of a glossary
-    name, how many as a near-miss or an unsure word): the heard text lined up with the
-    reference, every stretch that differs and holds a name (or part of one) counted once
-    per name; a name left out counts as listed when a word beside the gap is."""
+    name, how many as a near-miss or an unsure word): the heard words lined up with the
+    reference (normalised, as for the WER), every stretch that differs and holds a name (or
+    part of one) counted once per name; a name left out counts as listed when a word beside
+    the gap is."""
     import difflib
-    import re
 
     from pipeline.model import Word
     from pipeline.stages import review
 
-    heard = [Word(*w) for w in words]
-    tokens = [(k, t) for k, w in enumerate(heard) for t in re.findall(r"[\w']+", w.word.lower())]
-    said = re.findall(r"[\w']+", reference)
-    near = {k for i, j, _ in review.near_misses(heard, tuple(names)) for k in range(i, j)}
-    listed = review.unsure_words(heard, tuple(names), reviewed=False)
-    matcher = difflib.SequenceMatcher(a=[w.lower() for w in said], b=[t for _, t in tokens],
-                                      autojunk=False)
+    heard, said = heard_words(words), wer_words(reference)
+    timed = [Word(*w) for w in words]
+    near = {k for i, j, _ in review.near_misses(timed, tuple(names)) for k in range(i, j)}
+    listed = review.unsure_words(timed, tuple(names), reviewed=False)
+    matcher = difflib.SequenceMatcher(None, said, [t for t, _ in heard], autojunk=False)
     misheard = in_near = in_listed = 0
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        stretch = said[i1:i2]
-        at = {tokens[t][0] for t in (range(j1, j2) if j2 > j1 else (j1 - 1, j1)) if 0 <= t < len(tokens)}
+        at = {heard[t][1] for t in (range(j1, j2) if j2 > j1 else (j1 - 1, j1)) if 0 <= t < len(heard)}
         for name in names:
-            if any(part in stretch for part in name.split()):
+            if any(part in said[i1:i2] for part in wer_words(name)):
                 misheard += 1
                 in_near += bool(at & near)
                 in_listed += bool(at & listed)
